@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `bpfwatch check ...` and `bpfwatch features`. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "config.h"
+#include "kfeatures.h"
+#include "libbpf_glue.h"
+#include "log.h"
+
+static const char check_usage[] =
+"usage: bpfwatch check config FILE...\n"
+"       bpfwatch check config --print-default\n"
+"\n"
+"Validate configuration files without starting anything: every error is\n"
+"printed as FILE:LINE:COL: message, and the exit status is 1 if any file\n"
+"is invalid.  --print-default prints the embedded default configuration,\n"
+"a commented starting point for your own.\n";
+
+int cmd_check(int argc, char **argv)
+{
+	int bad = 0;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(check_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "config") != 0) {
+		fprintf(stderr, "bpfwatch check: unknown object '%s'\n%s", argv[1],
+			check_usage);
+		return 2;
+	}
+	if (argc == 3 && strcmp(argv[2], "--print-default") == 0) {
+		fputs(bw_default_config, stdout);
+		return 0;
+	}
+	if (argc < 3) {
+		fputs(check_usage, stderr);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		char err[8192];
+		struct config *cfg = config__load_file(argv[i], err, sizeof(err));
+
+		if (!cfg) {
+			fputs(err, stderr);
+			if (err[0] && err[strlen(err) - 1] != '\n')
+				fputc('\n', stderr);
+			bad++;
+			continue;
+		}
+		printf("%s: ok\n", argv[i]);
+		config__free(cfg);
+	}
+	return bad ? 1 : 0;
+}
+
+int cmd_features(int argc, char **argv)
+{
+	struct features f;
+	char why[256];
+	int tracefs;
+
+	(void)argv;
+	if (argc > 1) {
+		printf("usage: bpfwatch features\n\n"
+		       "Try every BPF attach type bpfwatch can use on this kernel (load,\n"
+		       "attach, detach a trivial program) and say which work and why the\n"
+		       "others do not.  Needs root (CAP_BPF and CAP_PERFMON).\n");
+		return 0;
+	}
+	log_set_level(LOG_WARN);
+	libbpf_glue__init();
+	tracefs = tracefs__ensure(why, sizeof(why));
+	features__probe(&f);
+	printf("%-12s %-10s %s\n", "FEATURE", "STATUS", "DETAIL");
+	for (int i = 0; i < FEAT__COUNT; i++)
+		printf("%-12s %-10s %s\n", feature__name((enum feature)i),
+		       f.ok[i] ? "available" : "missing", f.ok[i] ? "" : f.reason[i]);
+	if (tracefs)
+		printf("\nnote: %s\n", why);
+	if (geteuid() != 0)
+		printf("\nnote: not running as root; most features need CAP_BPF, "
+		       "CAP_PERFMON and CAP_SYS_ADMIN\n");
+	return 0;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* CLI subcommands; each returns the process exit status. */
+#ifndef BPFWATCH_CMDS_H
+#define BPFWATCH_CMDS_H
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+#endif

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "collector.h"
+#include "expo.h"
+#include "labeler.h"
+#include "log.h"
+#include "probes.h"
+#include "store.h"
+
+struct collector {
+	const struct config *cfg;
+	const struct features *feat;
+	struct probe **probes;
+	struct store *store;
+	struct labeler *lb;
+	uint64_t ticks;
+	double last_duration;
+	double start_time;
+	struct strbuf body;
+	void *gz;
+	size_t gzlen;
+	char kernel[128];
+	struct store_family *f_build, *f_attached, *f_feature, *f_events,
+		*f_runtime, *f_errors, *f_filtered, *f_entries, *f_max_entries,
+		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
+		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets;
+};
+
+static double now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define FAM(field, name, type, help) do {				\
+	c->field = store__family(c->store, name, type, help);		\
+	if (!c->field)							\
+		goto err_free;						\
+} while (0)
+
+struct collector *collector__new(const struct config *cfg,
+				 const struct features *feat,
+				 struct probe **probes, struct store *store)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+	struct utsname u;
+
+	if (!c)
+		return NULL;
+	c->cfg = cfg;
+	c->feat = feat;
+	c->probes = probes;
+	c->store = store;
+	c->start_time = now_real();
+	strbuf__init(&c->body);
+	if (uname(&u) == 0)
+		snprintf(c->kernel, sizeof(c->kernel), "%s", u.release);
+	c->lb = labeler__new();
+	if (!c->lb)
+		goto err_free;
+
+	FAM(f_build, "bpfwatch_build_info", METRIC_GAUGE,
+	    "bpfwatch version, the libbpf it runs with, and the kernel.");
+	FAM(f_attached, "bpfwatch_probe_attached", METRIC_GAUGE,
+	    "1 if the probe is attached, 0 if not; reason says why not.");
+	FAM(f_feature, "bpfwatch_kernel_feature_available", METRIC_GAUGE,
+	    "1 if this kernel offers the BPF feature (probed at start-up).");
+	FAM(f_events, "bpfwatch_probe_events_total", METRIC_COUNTER,
+	    "Times each BPF program ran (BPF stats run_cnt).");
+	FAM(f_runtime, "bpfwatch_probe_run_seconds_total", METRIC_COUNTER,
+	    "CPU time spent in each BPF program (BPF stats run_time_ns).");
+	FAM(f_errors, "bpfwatch_probe_errors_total", METRIC_COUNTER,
+	    "Events a probe could not record because a map limit was hit.");
+	FAM(f_filtered, "bpfwatch_probe_filtered_events_total", METRIC_COUNTER,
+	    "Events skipped in the kernel because the process is not a target.");
+	FAM(f_entries, "bpfwatch_probe_map_entries", METRIC_GAUGE,
+	    "Entries in a probe's histogram map at the last collection.");
+	FAM(f_max_entries, "bpfwatch_probe_map_max_entries", METRIC_GAUGE,
+	    "Capacity of a probe's histogram map (probes.<name>.max_entries).");
+	FAM(f_expired, "bpfwatch_probe_entries_freed_total", METRIC_COUNTER,
+	    "Histogram map entries freed by the agent: idle past "
+	    "series_idle_timeout, or their cgroup is gone.");
+	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
+	    "Processes currently selected by a probe's targets.");
+	FAM(f_duration, "bpfwatch_collection_duration_seconds", METRIC_GAUGE,
+	    "Time the last collection tick took.");
+	FAM(f_ticks, "bpfwatch_collections_total", METRIC_COUNTER,
+	    "Collection ticks run.");
+	FAM(f_series, "bpfwatch_series", METRIC_GAUGE,
+	    "Series currently held in the store.");
+	FAM(f_series_limit, "bpfwatch_series_limit", METRIC_GAUGE,
+	    "Maximum series the store holds (global.max_series).");
+	FAM(f_dropped, "bpfwatch_series_dropped_total", METRIC_COUNTER,
+	    "Samples of new series refused because the series limit was hit.");
+	FAM(f_cpu, "process_cpu_seconds_total", METRIC_COUNTER,
+	    "Total user and system CPU time spent in seconds.");
+	FAM(f_rss, "process_resident_memory_bytes", METRIC_GAUGE,
+	    "Resident memory size in bytes.");
+	FAM(f_start, "process_start_time_seconds", METRIC_GAUGE,
+	    "Start time of the process since unix epoch in seconds.");
+	FAM(f_fds, "process_open_fds", METRIC_GAUGE,
+	    "Number of open file descriptors.");
+	return c;
+
+err_free:
+	collector__free(c);
+	return NULL;
+}
+#undef FAM
+
+void collector__free(struct collector *c)
+{
+	if (!c)
+		return;
+	labeler__free(c->lb);
+	strbuf__free(&c->body);
+	free(c->gz);
+	free(c);
+}
+
+uint64_t collector__ticks(const struct collector *c)
+{
+	return c->ticks;
+}
+
+static void put(struct collector *c, struct store_family *f,
+		const struct label *l, size_t n, double v)
+{
+	store__append(c->store, f, "", l, n, v);
+}
+
+static void process_metrics(struct collector *c)
+{
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long utime, stime;
+	long rss;
+	char buf[1024], *p;
+	FILE *f;
+	DIR *d;
+	int nfd = 0;
+
+	f = fopen("/proc/self/stat", "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+			   "%*d %*d %*d %*d %*d %*d %*u %*u %ld", &utime, &stime, &rss) == 3) {
+			put(c, c->f_cpu, NULL, 0, (double)(utime + stime) / (double)tck);
+			put(c, c->f_rss, NULL, 0, (double)rss * (double)page);
+		}
+		fclose(f);
+	}
+	put(c, c->f_start, NULL, 0, c->start_time);
+	d = opendir("/proc/self/fd");
+	if (d) {
+		while (readdir(d))
+			nfd++;
+		closedir(d);
+		put(c, c->f_fds, NULL, 0, nfd - 3);	/* ., .., the dir itself */
+	}
+}
+
+static void self_metrics(struct collector *c)
+{
+	char ver[32];
+	struct label l[4];
+
+	snprintf(ver, sizeof(ver), "%u.%u", libbpf_major_version(),
+		 libbpf_minor_version());
+	l[0] = (struct label){ "version", BPFWATCH_VERSION };
+	l[1] = (struct label){ "libbpf_version", ver };
+	l[2] = (struct label){ "kernel", c->kernel };
+	put(c, c->f_build, l, 3, 1);
+
+	for (int i = 0; i < FEAT__COUNT; i++) {
+		l[0] = (struct label){ "feature", feature__name((enum feature)i) };
+		put(c, c->f_feature, l, 1, c->feat->ok[i]);
+	}
+
+	for (int i = 0; i < PROBE__COUNT; i++) {
+		struct probe *p = c->probes[i];
+		struct probe_prog_stats st[PROBE_MAX_PROGS];
+		struct probe_counters cnt;
+		int n;
+
+		if (!p)
+			continue;
+		l[0] = (struct label){ "probe", probe__name(p) };
+		l[1] = (struct label){ "attach_type", probe__attach_type(p) };
+		l[2] = (struct label){ "reason", probe__reason(p) };
+		put(c, c->f_attached, l, 3, probe__attached(p));
+		if (!probe__attached(p))
+			continue;
+
+		n = probe__prog_stats(p, st, PROBE_MAX_PROGS);
+		for (int j = 0; j < n; j++) {
+			l[1] = (struct label){ "program", st[j].name };
+			put(c, c->f_events, l, 2, (double)st[j].run_cnt);
+			put(c, c->f_runtime, l, 2, (double)st[j].run_time_ns / 1e9);
+		}
+		probe__counters(p, &cnt);
+		l[1] = (struct label){ "reason", "histogram_map_full" };
+		put(c, c->f_errors, l, 2, (double)cnt.hist_full);
+		l[1] = (struct label){ "reason", "start_map_full" };
+		put(c, c->f_errors, l, 2, (double)cnt.start_full);
+		l[1] = (struct label){ "reason", "targets_map_full" };
+		put(c, c->f_errors, l, 2, (double)cnt.targets_full);
+		put(c, c->f_filtered, l, 1, (double)cnt.filtered);
+		put(c, c->f_entries, l, 1, cnt.entries);
+		put(c, c->f_max_entries, l, 1, cnt.max_entries);
+		l[1] = (struct label){ "reason", "idle" };
+		put(c, c->f_expired, l, 2, (double)cnt.expired);
+		l[1] = (struct label){ "reason", "cgroup_gone" };
+		put(c, c->f_expired, l, 2, (double)cnt.gone);
+	}
+	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
+	put(c, c->f_duration, NULL, 0, c->last_duration);
+	put(c, c->f_series, NULL, 0, store__series_count(c->store));
+	put(c, c->f_series_limit, NULL, 0, c->cfg->max_series);
+	put(c, c->f_dropped, NULL, 0, (double)store__dropped_total(c->store));
+	process_metrics(c);
+}
+
+static void render_family(const char *name, enum metric_type type,
+			  const char *help, void *ctx)
+{
+	expo__family(ctx, name, type, help);
+}
+
+static void render_series(const struct store_series_view *v, void *ctx)
+{
+	expo__sample(ctx, v->name, v->labels, v->nlabels, v->value);
+}
+
+int collector__tick(struct collector *c)
+{
+	double t0 = now_mono();
+	int err;
+
+	err = store__begin_tick(c->store, (int64_t)(now_real() * 1000));
+	if (err)
+		return err;
+	labeler__new_tick(c->lb);
+	for (int i = 0; i < PROBE__COUNT; i++) {
+		struct probe *p = c->probes[i];
+		int n;
+
+		if (!p || !probe__attached(p))
+			continue;
+		n = probe__refresh_targets(p);
+		if (n < 0)
+			pr_warn("probe %s: refreshing targets failed: %s",
+				probe__name(p), strerror(-n));
+		err = probe__collect(p, c->store, c->lb, c->cfg->idle_timeout_ms);
+		if (err)
+			pr_warn("probe %s: collecting failed: %s", probe__name(p),
+				strerror(-err));
+	}
+	c->ticks++;
+	self_metrics(c);
+	store__end_tick(c->store);
+	c->last_duration = now_mono() - t0;
+
+	strbuf__reset(&c->body);
+	store__foreach(c->store, render_family, render_series, &c->body);
+	free(c->gz);
+	c->gz = NULL;
+	if (c->body.oom) {
+		pr_err("collector: out of memory rendering metrics");
+		strbuf__free(&c->body);
+		strbuf__init(&c->body);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+const char *collector__metrics(struct collector *c, size_t *len)
+{
+	if (!c->ticks)
+		return NULL;
+	*len = c->body.len;
+	return c->body.buf ? c->body.buf : "";
+}
+
+const void *collector__metrics_gzip(struct collector *c, size_t *len)
+{
+	if (!c->ticks)
+		return NULL;
+	if (!c->gz && expo__gzip(c->body.buf ? c->body.buf : "", c->body.len,
+				 &c->gz, &c->gzlen))
+		return NULL;
+	*len = c->gzlen;
+	return c->gz;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Collector: on every tick reads all probes' maps, resolves labels, and
+ * appends one sample per series (probe series and bpfwatch's own metrics)
+ * to the store; then renders the /metrics body once for all scrapes of
+ * that tick.
+ */
+#ifndef BPFWATCH_COLLECTOR_H
+#define BPFWATCH_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "kfeatures.h"
+
+struct collector;
+struct probe;
+struct store;
+
+/* Borrowed: @cfg, @feat, @probes (array of PROBE__COUNT) and @store must
+ * outlive the collector. */
+struct collector *collector__new(const struct config *cfg,
+				 const struct features *feat,
+				 struct probe **probes, struct store *store);
+void collector__free(struct collector *c);
+
+/* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
+int collector__tick(struct collector *c);
+uint64_t collector__ticks(const struct collector *c);
+
+/* The /metrics body rendered at the last tick (borrowed until the next
+ * tick); gzip variant compressed lazily on first request.  NULL before the
+ * first tick. */
+const char *collector__metrics(struct collector *c, size_t *len);
+const void *collector__metrics_gzip(struct collector *c, size_t *len);
+
+#endif /* BPFWATCH_COLLECTOR_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Agent configuration: YAML in the spirit of prometheus.yml.
+ *
+ *   global:
+ *     collection_interval: 5s    # tick: maps are read this often
+ *     retention: 15m             # history kept per series in memory
+ *     series_idle_timeout: 5m    # a series with no new events this long is
+ *                                # dropped (and its kernel map entry freed)
+ *     max_series: 50000          # store-wide limit, new series past it are
+ *                                # dropped and counted
+ *     strict: false              # a probe that cannot attach is fatal
+ *     log_level: info            # error | warn | info | debug
+ *   web:
+ *     listen_address: ":9477"    # [host]:port
+ *   state_dir: /var/lib/bpfwatch
+ *   probes:
+ *     runqueue_latency: { enabled: true,  max_entries: 2048 }
+ *     block_io_latency: { enabled: true,  max_entries: 256 }
+ *     syscall_latency:
+ *       enabled: false
+ *       max_entries: 4096
+ *       targets:                 # optional; absent = every process
+ *         pids: [1234]
+ *         comm: "^(nginx|postgres)$"   # POSIX extended regex on comm
+ *
+ * Unknown keys, wrong types and bad values are errors reported as
+ * "FILE:LINE:COL: message" (1-based line and column).
+ */
+#ifndef BPFWATCH_CONFIG_H
+#define BPFWATCH_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+enum probe_id {
+	PROBE_RUNQ = 0,		/* "runqueue_latency" */
+	PROBE_BIO,		/* "block_io_latency" */
+	PROBE_SYSCALL,		/* "syscall_latency" */
+	PROBE__COUNT,
+};
+
+/* Limits the parser enforces (see config.c). */
+#define CONFIG_MAX_FILE_SIZE	(1024 * 1024)	/* config__load_file refuses more */
+#define CONFIG_MAX_ERRORS	20		/* errors reported per parse */
+#define CONFIG_MAX_PIDS		1024		/* targets.pids entries per probe */
+
+/* Config key of each probe ("runqueue_latency", ...). */
+const char *probe_id__name(enum probe_id id);
+
+struct targets_cfg {
+	bool set;		/* a targets: block was given */
+	uint32_t *pids;
+	size_t npids;
+	char *comm;		/* regex source, NULL if none */
+	bool comm_set;
+	regex_t comm_re;	/* compiled when comm_set */
+};
+
+struct probe_cfg {
+	bool enabled;
+	uint32_t max_entries;	/* histogram map size: 1..1048576 */
+	struct targets_cfg targets;
+};
+
+struct config {
+	char *source;			/* file name, or "<default>" */
+	uint64_t collection_interval_ms;	/* 100ms..1h, default 5s */
+	uint64_t retention_ms;		/* >= collection interval, default 15m */
+	uint64_t idle_timeout_ms;	/* >= collection interval, default 5m */
+	uint32_t max_series;		/* 1..10000000, default 50000 */
+	bool strict;
+	enum log_level log_level;
+	char *listen_address;		/* default ":9477" */
+	char *state_dir;		/* default "/var/lib/bpfwatch" */
+	struct probe_cfg probes[PROBE__COUNT];
+};
+
+/* The embedded default configuration (agent/default_config.yml). */
+extern const char bw_default_config[];
+
+/*
+ * Parse a configuration.  Returns a new config (caller frees with
+ * config__free) or NULL with errno set and every error found written to
+ * @err as "NAME:LINE:COL: message" lines ('\n'-separated, truncated to
+ * @errlen).  Keys absent from the text take the defaults above.
+ */
+struct config *config__parse(const char *name, const char *text, size_t len,
+			     char *err, size_t errlen);
+/* Read and parse @path; I/O errors are reported as "PATH: strerror". */
+struct config *config__load_file(const char *path, char *err, size_t errlen);
+/* Parse the embedded default. */
+struct config *config__load_default(char *err, size_t errlen);
+void config__free(struct config *cfg);
+
+/* Parse a Prometheus duration ("5s", "1m30s", "250ms", "1h"); units y w d
+ * h m s ms; returns 0 or -EINVAL. */
+int config__parse_duration(const char *s, uint64_t *ms);
+
+#endif /* BPFWATCH_CONFIG_H */

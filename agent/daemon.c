@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `bpfwatch run`: the daemon.  One epoll loop over a signalfd (SIGINT,
+ * SIGTERM, SIGHUP), a timerfd for the collection tick and the HTTP
+ * server's epoll fd.  Start-up order makes failure clean: config, then the
+ * listening socket (a port in use fails before anything is attached), then
+ * probes; every exit path detaches every BPF link and program.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cmds.h"
+#include "collector.h"
+#include "config.h"
+#include "kfeatures.h"
+#include "http.h"
+#include "libbpf_glue.h"
+#include "log.h"
+#include "probes.h"
+#include "store.h"
+
+static const char run_usage[] =
+"usage: bpfwatch run [OPTIONS]\n"
+"\n"
+"Run the agent: attach the configured probes, collect every\n"
+"collection_interval, serve Prometheus metrics over HTTP.\n"
+"\n"
+"options:\n"
+"  -c, --config FILE            YAML configuration (default: the embedded one,\n"
+"                               see 'bpfwatch check config --print-default')\n"
+"      --web.listen-address ADDR  override web.listen_address, e.g. :9477,\n"
+"                               127.0.0.1:9477, [::1]:9477\n"
+"      --state-dir DIR          override state_dir\n"
+"      --log-level LEVEL        error, warn, info or debug\n"
+"      --strict                 exit if any enabled probe cannot attach\n"
+"  -h, --help                   this help\n"
+"\n"
+"Signals: SIGINT/SIGTERM detach everything and exit 0.\n";
+
+struct agent {
+	struct config *cfg;
+	struct features feat;
+	struct store *store;
+	struct probe *probes[PROBE__COUNT];
+	struct collector *collector;
+	struct http *http;
+	int stats_fd, sig_fd, timer_fd, ep_fd;
+};
+
+static void agent_free(struct agent *a)
+{
+	http__free(a->http);
+	collector__free(a->collector);
+	for (int i = 0; i < PROBE__COUNT; i++)
+		probe__free(a->probes[i]);
+	store__free(a->store);
+	if (a->stats_fd >= 0)
+		close(a->stats_fd);
+	if (a->sig_fd >= 0)
+		close(a->sig_fd);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	if (a->ep_fd >= 0)
+		close(a->ep_fd);
+	config__free(a->cfg);
+}
+
+static int setup_fds(struct agent *a)
+{
+	struct itimerspec its = {};
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t ms = a->cfg->collection_interval_ms;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	a->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->sig_fd < 0 || a->timer_fd < 0 || a->ep_fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = (time_t)(ms / 1000);
+	its.it_interval.tv_nsec = (long)(ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(a->timer_fd, 0, &its, NULL))
+		return -errno;
+	ev.data.fd = a->sig_fd;
+	if (epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, a->sig_fd, &ev))
+		return -errno;
+	ev.data.fd = a->timer_fd;
+	if (epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, a->timer_fd, &ev))
+		return -errno;
+	ev.data.fd = http__fd(a->http);
+	if (epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	return 0;
+}
+
+/* Returns the exit status once a terminating signal arrives. */
+static int loop(struct agent *a)
+{
+	for (;;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(a->ep_fd, evs, 8, http__timeout_ms(a->http));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("agent: epoll_wait failed: %s", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == a->sig_fd) {
+				struct signalfd_siginfo si;
+
+				while (read(a->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						pr_warn("agent: SIGHUP: configuration reload is "
+							"not supported yet; restart to apply changes");
+						continue;
+					}
+					pr_info("agent: %s received, detaching probes and exiting",
+						strsignal((int)si.ssi_signo));
+					return 0;
+				}
+			} else if (fd == a->timer_fd) {
+				uint64_t expirations;
+
+				if (read(a->timer_fd, &expirations, sizeof(expirations)) > 0) {
+					if (expirations > 1)
+						pr_debug("agent: %llu ticks missed",
+							 (unsigned long long)expirations - 1);
+					collector__tick(a->collector);
+				}
+			}
+		}
+		/* MHD's own timeouts: run it every time round, it is cheap. */
+		http__run(a->http);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct agent *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "web.listen-address", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *path = NULL, *listen = NULL, *state = NULL, *level = NULL;
+	char err[4096];
+	bool strict = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'l': listen = optarg; break;
+		case 's': state = optarg; break;
+		case 'L': level = optarg; break;
+		case 'S': strict = true; break;
+		case 'h': fputs(run_usage, stdout); return 1;
+		default: fputs(run_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpfwatch run: unexpected argument '%s'\n%s",
+			argv[optind], run_usage);
+		return 2;
+	}
+	a->cfg = path ? config__load_file(path, err, sizeof(err)) :
+			config__load_default(err, sizeof(err));
+	if (!a->cfg) {
+		fprintf(stderr, "%s", err);
+		if (err[0] && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		return 2;
+	}
+	if (listen) {
+		free(a->cfg->listen_address);
+		a->cfg->listen_address = strdup(listen);
+	}
+	if (state) {
+		free(a->cfg->state_dir);
+		a->cfg->state_dir = strdup(state);
+	}
+	if ((listen && !a->cfg->listen_address) || (state && !a->cfg->state_dir)) {
+		fprintf(stderr, "bpfwatch run: out of memory\n");
+		return 2;
+	}
+	if (strict)
+		a->cfg->strict = true;
+	if (level && log_parse_level(level, &a->cfg->log_level)) {
+		fprintf(stderr, "bpfwatch run: --log-level: unknown level '%s' "
+			"(error, warn, info, debug)\n", level);
+		return 2;
+	}
+	return 0;
+}
+
+static int attach_probes(struct agent *a)
+{
+	int failed = 0;
+
+	for (int i = 0; i < PROBE__COUNT; i++) {
+		struct probe *p = probe__new((enum probe_id)i, &a->cfg->probes[i], &a->feat);
+
+		if (!p)
+			return -ENOMEM;
+		a->probes[i] = p;
+		if (probe__attached(p)) {
+			pr_info("probe %s: attached (%s)", probe__name(p),
+				probe__attach_type(p));
+		} else if (probe__enabled(p)) {
+			pr_warn("probe %s: not attached: %s", probe__name(p),
+				probe__reason(p));
+			failed++;
+		} else {
+			pr_info("probe %s: disabled in the configuration", probe__name(p));
+		}
+	}
+	return failed;
+}
+
+static uint32_t store_capacity(const struct config *cfg)
+{
+	uint64_t n = cfg->retention_ms / cfg->collection_interval_ms + 1;
+
+	return n < 2 ? 2 : n > 100000 ? 100000 : (uint32_t)n;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct agent a = { .stats_fd = -1, .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 };
+	char why[512];
+	int rc, n;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc) {
+		agent_free(&a);
+		return rc == 1 ? 0 : rc;
+	}
+	log_set_level(a.cfg->log_level);
+	libbpf_glue__init();
+	pr_info("bpfwatch %s starting (config %s)", BPFWATCH_VERSION, a.cfg->source);
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("agent: kernel BTF missing (/sys/kernel/btf/vmlinux: %s); "
+		       "bpfwatch needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+		       strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	if (mkdir(a.cfg->state_dir, 0750) && errno != EEXIST)
+		pr_warn("agent: cannot create state_dir %s: %s", a.cfg->state_dir,
+			strerror(errno));
+
+	a.store = store__new(store_capacity(a.cfg), a.cfg->max_series);
+	a.collector = a.store ? collector__new(a.cfg, &a.feat, a.probes, a.store) : NULL;
+	if (!a.collector) {
+		pr_err("agent: cannot allocate the series store: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	/* Bind before attaching anything: a port in use fails cleanly. */
+	a.http = http__new(a.cfg->listen_address, a.collector, why, sizeof(why));
+	if (!a.http) {
+		pr_err("web: %s", why);
+		rc = 1;
+		goto out;
+	}
+
+	if (tracefs__ensure(why, sizeof(why)))
+		pr_warn("agent: %s; tracepoint attach types will be unavailable", why);
+	features__probe(&a.feat);
+	for (int i = 0; i < FEAT__COUNT; i++) {
+		if (!a.feat.ok[i])
+			pr_info("kernel: %s unavailable: %s", feature__name((enum feature)i),
+				a.feat.reason[i]);
+	}
+	if (a.feat.ok[FEAT_BPF_STATS])
+		a.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	n = attach_probes(&a);
+	if (n < 0) {
+		pr_err("agent: out of memory attaching probes");
+		rc = 1;
+		goto out;
+	}
+	if (n > 0 && a.cfg->strict) {
+		pr_err("agent: %d probe(s) failed to attach and strict mode is on", n);
+		rc = 1;
+		goto out;
+	}
+	rc = setup_fds(&a);
+	if (rc) {
+		pr_err("agent: setting up the event loop failed: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	collector__tick(a.collector);
+	pr_info("web: serving metrics on http://%s/metrics (port %u)",
+		a.cfg->listen_address, http__port(a.http));
+	rc = loop(&a);
+out:
+	agent_free(&a);
+	pr_info("agent: stopped");
+	return rc;
+}

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "collector.h"
+#include "expo.h"
+#include "http.h"
+#include "log.h"
+
+struct http {
+	struct MHD_Daemon *d;
+	struct collector *collector;
+	int listen_fd;
+	int epoll_fd;
+	uint16_t port;
+};
+
+static const char index_page[] =
+	"<html><head><title>bpfwatch</title></head><body>\n"
+	"<h1>bpfwatch</h1>\n"
+	"<p><a href=\"/metrics\">Metrics</a></p>\n"
+	"<p><a href=\"/-/healthy\">Health</a> &middot; "
+	"<a href=\"/-/ready\">Readiness</a></p>\n"
+	"</body></html>\n";
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
+			     const char *type, const void *body, size_t len,
+			     const char *encoding)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)body,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (encoding)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result text(struct MHD_Connection *conn, unsigned int status,
+			    const char *msg)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", msg, strlen(msg),
+		     NULL);
+}
+
+static enum MHD_Result metrics(struct http *h, struct MHD_Connection *conn)
+{
+	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	const void *body;
+	size_t len;
+
+	if (ae && expo__accepts_gzip(ae)) {
+		body = collector__metrics_gzip(h->collector, &len);
+		if (body)
+			return reply(conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len,
+				     "gzip");
+	}
+	body = collector__metrics(h->collector, &len);
+	if (!body)
+		return text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "no collection has completed yet\n");
+	return reply(conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len, NULL);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
+			       const char *url, const char *method,
+			       const char *version, const char *upload_data,
+			       size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	if (*upload_size)
+		return text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body expected\n");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (strcmp(url, "/metrics") == 0)
+		return metrics(h, conn);
+	if (strcmp(url, "/-/healthy") == 0)
+		return text(conn, MHD_HTTP_OK, "bpfwatch is Healthy.\n");
+	if (strcmp(url, "/-/ready") == 0) {
+		if (collector__ticks(h->collector))
+			return text(conn, MHD_HTTP_OK, "bpfwatch is Ready.\n");
+		return text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "bpfwatch is not ready: no collection yet.\n");
+	}
+	if (strcmp(url, "/") == 0)
+		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+			     index_page, sizeof(index_page) - 1, NULL);
+	return text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* Split "[host]:port" / "host:port" / ":port". */
+static int split_addr(const char *addr, char *host, size_t hlen, char *port,
+		      size_t plen)
+{
+	const char *colon;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+	}
+	snprintf(port, plen, "%s", colon + 1);
+	return port[0] ? 0 : -EINVAL;
+}
+
+static int open_listener(const char *addr, char *why, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE },
+			*res = NULL, *ai;
+	char host[256], port[16];
+	int fd = -1, err = 0, one = 1, zero = 0, rc;
+
+	if (split_addr(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(why, len, "listen address '%s': expected [host]:port", addr);
+		return -EINVAL;
+	}
+	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET6;
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc && !host[0]) {
+		hints.ai_family = AF_INET;
+		rc = getaddrinfo(NULL, port, &hints, &res);
+	}
+	if (rc) {
+		snprintf(why, len, "listen address '%s': %s", addr, gai_strerror(rc));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6 && !host[0])
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+			break;
+		err = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(why, len, "listen on %s: %s", addr, strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	return fd;
+}
+
+struct http *http__new(const char *listen_address, struct collector *collector,
+		       char *why, size_t len)
+{
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct http *h;
+	int err;
+
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	h->collector = collector;
+	h->listen_fd = open_listener(listen_address, why, len);
+	if (h->listen_fd < 0) {
+		err = h->listen_fd;
+		goto err_free;
+	}
+	if (getsockname(h->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+		h->port = ntohs(ss.ss_family == AF_INET6 ?
+				((struct sockaddr_in6 *)&ss)->sin6_port :
+				((struct sockaddr_in *)&ss)->sin_port);
+	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, h,
+				MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				MHD_OPTION_END);
+	if (!h->d) {
+		err = -EIO;
+		snprintf(why, len, "starting the HTTP server on %s failed",
+			 listen_address);
+		goto err_close;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		err = -EIO;
+		snprintf(why, len, "HTTP server has no epoll fd");
+		goto err_stop;
+	}
+	h->epoll_fd = info->epoll_fd;
+	return h;
+
+err_stop:
+	MHD_stop_daemon(h->d);
+err_close:
+	close(h->listen_fd);
+err_free:
+	free(h);
+	errno = -err;
+	return NULL;
+}
+
+void http__free(struct http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	close(h->listen_fd);
+	free(h);
+}
+
+int http__fd(const struct http *h)
+{
+	return h->epoll_fd;
+}
+
+void http__run(struct http *h)
+{
+	MHD_run(h->d);
+}
+
+int http__timeout_ms(const struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (MHD_get_timeout(h->d, &t) != MHD_YES)
+		return -1;
+	return t > 60000 ? 60000 : (int)t;
+}
+
+uint16_t http__port(const struct http *h)
+{
+	return h->port;
+}

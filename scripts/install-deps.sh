@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install every build and test dependency of bpfwatch from Debian 12's
+# archive.  Idempotent: packages already installed are left alone, and
+# apt-get runs only when something is missing.
+#
+#   scripts/install-deps.sh                   say what is checked and installed
+#   scripts/install-deps.sh --quiet-if-present  silent when nothing is missing
+set -eu
+
+quiet=0
+[ "${1:-}" = "--quiet-if-present" ] && quiet=1
+
+# Build: compilers, BPF toolchain, the libraries the agent links.
+BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
+libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
+libcurl4-openssl-dev systemtap-sdt-dev"
+# Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
+# runtime, sanitizer runtime.
+TEST="libcmocka-dev prometheus curl libclang-rt-14-dev"
+
+missing=""
+for p in $BUILD $TEST; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	[ "$quiet" = 1 ] || echo "install-deps: all dependencies present"
+	exit 0
+fi
+
+echo "install-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "install-deps: need root (or sudo) to install:$missing" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update"
+$SUDO apt-get update -qq
+echo "install-deps: apt-get install -y --no-install-recommends$missing"
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+# Debian's prometheus package starts a server on :9090 where systemd runs;
+# the tests start their own on other ports, so leave it be.
+echo "install-deps: done"
