@@ -254,9 +254,13 @@ static void render_series(const struct store_series_view *v, void *ctx)
 int collector__tick(struct collector *c)
 {
 	double t0 = now_mono();
+	int64_t ts = (int64_t)(now_real() * 1000);
 	int err;
 
-	err = store__begin_tick(c->store, (int64_t)(now_real() * 1000));
+	/* Tick timestamps must increase even if the wall clock steps back. */
+	if (ts <= store__last_tick_ms(c->store))
+		ts = store__last_tick_ms(c->store) + 1;
+	err = store__begin_tick(c->store, ts);
 	if (err)
 		return err;
 	labeler__new_tick(c->lb);

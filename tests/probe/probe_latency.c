@@ -179,9 +179,11 @@ static void test_runqueue(void **state)
 					 offsetof(struct runq_key, comm), "bw-sleep",
 					 -1, h), 0);
 	n = hist_count(h);
-	printf("# bw-sleep: %llu run-queue waits recorded (expected >= 200)\n",
+	/* A wakeup that lands before the sleeper has left the CPU does not
+	 * make it wait (it never switches out): allow 5% of those. */
+	printf("# bw-sleep: %llu run-queue waits recorded (expected 190..220)\n",
 	       (unsigned long long)n);
-	assert_true(n >= 200);
+	assert_true(n >= 190 && n <= 220);
 
 	assert_int_not_equal(sum_by_comm(probe__hist_fd(p), sizeof(struct runq_key),
 					 offsetof(struct runq_key, comm), "bw-spin",
@@ -227,7 +229,7 @@ static void test_block_io(void **state)
 	struct bio_key key = {};
 	struct hist *h = calloc(1, sizeof(*h));
 	char path[] = ".output/bw-bio-XXXXXX";
-	void *buf;
+	void *buf = NULL;
 	uint64_t reads, writes;
 	int fd;
 
