@@ -184,7 +184,7 @@ bench:
 # libFuzzer harnesses: clang, ASan, linked against the agent sources.
 FUZZ_OUT := .output/fuzz
 .PHONY: fuzz
-fuzz: $(SKELS)
+fuzz: $(SKELS) $(OUT)/obj/default_config.o
 	$(Q)OUT=$(OUT) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run-fuzz.sh $(FUZZ_SRCS)
 
 .PHONY: clean
