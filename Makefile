@@ -166,7 +166,8 @@ check: $(UNIT_BINS)
 test:
 	$(Q)sh scripts/install-deps.sh --quiet-if-present
 	$(Q)$(MAKE) --no-print-directory build-tests
-	$(Q)OUT=$(OUT) sh tests/run-all.sh
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 build-tests
+	$(Q)OUT=$(OUT) ASAN_OUT=.output/asan sh tests/run-all.sh
 
 .PHONY: run
 run:

@@ -3,7 +3,8 @@
 #
 # Every test bpfwatch has, in order: unit tests (cmocka), probe tests (real
 # BPF programs on this kernel, as root), end-to-end tests (the real agent
-# scraped and checked by promtool), and a short fuzzing run.
+# scraped and checked by promtool), the same under ASan + UBSan, and a
+# short fuzzing run.
 #
 # Probe and end-to-end tests need root and a BPF-capable kernel.  They are
 # never skipped silently: without root this script fails, unless
@@ -44,6 +45,15 @@ else
 	for t in tests/e2e/e2e_*.sh; do
 		run "e2e: $(basename "$t")" bash "$t"
 	done
+fi
+
+# The same agent built with ASan + UBSan: unit tests and the end-to-end run
+# (a leak or undefined behaviour makes the agent exit non-zero).
+if [ -n "${ASAN_OUT:-}" ] && [ -x "$ASAN_OUT/bpfwatch" ]; then
+	run "unit tests (asan)" sh tests/run-unit.sh "$ASAN_OUT"/tests/test_*
+	if [ "$(id -u)" = 0 ]; then
+		run "e2e (asan): e2e_metrics.sh" env OUT="$ASAN_OUT" bash tests/e2e/e2e_metrics.sh
+	fi
 fi
 
 run "fuzz (short)" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" make --no-print-directory fuzz
