@@ -53,7 +53,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -MMD -MP $(SAN_FLAGS) \
 	-D_GNU_SOURCE -DBPFWATCH_VERSION='"$(VERSION)"' \
-	-Iagent -Iexporters -Ibpf -isystem $(OUT) $(PKG_CFLAGS)
+	-Iagent -Iexporters -Ibpf -I$(OUT) $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm
 
