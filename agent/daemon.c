@@ -322,8 +322,12 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	collector__tick(a.collector);
-	pr_info("web: serving metrics on http://%s/metrics (port %u)",
-		a.cfg->listen_address, http__port(a.http));
+	if (a.cfg->listen_address[0] == ':')
+		pr_info("web: serving metrics on http://localhost:%u/metrics "
+			"(all addresses)", http__port(a.http));
+	else
+		pr_info("web: serving metrics on http://%s/metrics",
+			a.cfg->listen_address);
 	rc = loop(&a);
 out:
 	agent_free(&a);
