@@ -100,6 +100,7 @@ bool cgroup__container_id(const char *path, char *out, size_t len)
 struct cg_entry {
 	uint64_t id;
 	char *path;
+	uint64_t checked;	/* tick generation it was last verified in */
 };
 
 struct cgroup_cache {
@@ -108,6 +109,7 @@ struct cgroup_cache {
 	struct cg_entry *ents;	/* sorted by id */
 	uint32_t n, cap, max;
 	uint64_t overflows;
+	uint64_t gen;		/* bumped by cgroup_cache__new_tick() */
 	bool scanned_this_tick;
 };
 
@@ -217,6 +219,7 @@ static int scan_cb(const char *fpath, const struct stat *sb, int type,
 		return -1;
 	c->ents[c->n].id = sb->st_ino;
 	c->ents[c->n].path = path;
+	c->ents[c->n].checked = c->gen;
 	c->n++;
 	return 0;
 }
@@ -244,7 +247,7 @@ static int rescan(struct cgroup_cache *c)
 	return 0;
 }
 
-static const char *lookup(const struct cgroup_cache *c, uint64_t id)
+static struct cg_entry *lookup(const struct cgroup_cache *c, uint64_t id)
 {
 	uint32_t lo = 0, hi = c->n;
 
@@ -252,7 +255,7 @@ static const char *lookup(const struct cgroup_cache *c, uint64_t id)
 		uint32_t mid = lo + (hi - lo) / 2;
 
 		if (c->ents[mid].id == id)
-			return c->ents[mid].path;
+			return &c->ents[mid];
 		if (c->ents[mid].id < id)
 			lo = mid + 1;
 		else
@@ -261,21 +264,41 @@ static const char *lookup(const struct cgroup_cache *c, uint64_t id)
 	return NULL;
 }
 
+/* A cached entry is checked once per tick: the directory must still exist
+ * with the same inode (cgroup ids are not reused, but paths are). */
+static bool still_there(struct cgroup_cache *c, struct cg_entry *e)
+{
+	char path[4096];
+	struct stat st;
+
+	if (e->checked == c->gen)
+		return true;
+	snprintf(path, sizeof(path), "%s%s", c->root, e->path);
+	if (stat(path, &st) || st.st_ino != e->id)
+		return false;
+	e->checked = c->gen;
+	return true;
+}
+
 const char *cgroup_cache__path(struct cgroup_cache *c, uint64_t id)
 {
-	const char *p = lookup(c, id);
+	struct cg_entry *e = lookup(c, id);
 
-	if (p || c->scanned_this_tick)
-		return p;
+	if (e && still_there(c, e))
+		return e->path;
+	if (c->scanned_this_tick)
+		return NULL;
 	c->scanned_this_tick = true;
 	if (rescan(c))
 		return NULL;
-	return lookup(c, id);
+	e = lookup(c, id);
+	return e ? e->path : NULL;
 }
 
 void cgroup_cache__new_tick(struct cgroup_cache *c)
 {
 	c->scanned_this_tick = false;
+	c->gen++;
 }
 
 uint32_t cgroup_cache__size(const struct cgroup_cache *c)

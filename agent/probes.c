@@ -34,6 +34,7 @@ _Static_assert(sizeof(struct sys_key) == 32, "struct sys_key layout");
 
 #define MAX_KEY_SIZE 32
 #define MAX_LABELS 4
+#define LABEL_BUF 128	/* a 64-hex container id and more */
 
 /* Exported `le` boundaries: 2^E_LO .. 2^E_HI units, i.e. 2^-20 s (0.95 us)
  * to 2^6 s (64 s); slower events are counted in +Inf. */
@@ -57,7 +58,7 @@ struct probe_desc {
 	void (*destroy)(void *skel);
 	/* Fill label values for @key; false when the key's subject is gone. */
 	bool (*labels)(struct labeler *lb, const void *key, struct label *l,
-		       size_t *n, char (*buf)[64]);
+		       size_t *n, char (*buf)[LABEL_BUF]);
 };
 
 struct probe {
@@ -106,7 +107,7 @@ static void comm_str(const char *comm, char *out)
 }
 
 static bool runq_labels(struct labeler *lb, const void *k, struct label *l,
-			size_t *n, char (*buf)[64])
+			size_t *n, char (*buf)[LABEL_BUF])
 {
 	const struct runq_key *key = k;
 
@@ -120,7 +121,7 @@ static bool runq_labels(struct labeler *lb, const void *k, struct label *l,
 }
 
 static bool bio_labels(struct labeler *lb, const void *k, struct label *l,
-		       size_t *n, char (*buf)[64])
+		       size_t *n, char (*buf)[LABEL_BUF])
 {
 	const struct bio_key *key = k;
 
@@ -133,7 +134,7 @@ static bool bio_labels(struct labeler *lb, const void *k, struct label *l,
 }
 
 static bool sys_labels(struct labeler *lb, const void *k, struct label *l,
-		       size_t *n, char (*buf)[64])
+		       size_t *n, char (*buf)[LABEL_BUF])
 {
 	const struct sys_key *key = k;
 
@@ -566,7 +567,7 @@ int probe__collect(struct probe *p, struct store *s, struct labeler *lb,
 	more = bpf_map_get_next_key(p->hist_fd, NULL, next) == 0;
 	while (more) {
 		struct label l[MAX_LABELS + 1];
-		char buf[MAX_LABELS][64];
+		char buf[MAX_LABELS][LABEL_BUF];
 		size_t n = 0;
 		bool gone = false, idle;
 

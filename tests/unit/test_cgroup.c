@@ -88,10 +88,10 @@ static void test_cache_walk(void **state)
 	/* A missing id triggers at most one rescan per tick. */
 	assert_null(cgroup_cache__path(c, 1));
 	rmdir(path);
-	assert_non_null(cgroup_cache__path(c, st.st_ino));	/* cached */
+	assert_non_null(cgroup_cache__path(c, st.st_ino));	/* cached, checked this tick */
 	cgroup_cache__new_tick(c);
-	assert_null(cgroup_cache__path(c, 12345));		/* rescans */
-	assert_null(cgroup_cache__path(c, st.st_ino));	/* gone now */
+	assert_null(cgroup_cache__path(c, st.st_ino));	/* re-checked: gone */
+	assert_null(cgroup_cache__path(c, 12345));		/* no second rescan */
 	cgroup_cache__free(c);
 
 	/* Bounded: a cache of 1 entry counts what it could not hold. */
