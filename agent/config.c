@@ -732,16 +732,27 @@ static const struct field probe_fields[] = {
 	{ 0 },
 };
 
-#define PROBE_FIELD(id, name)						\
+/* Block I/O completes in interrupt context, not in the process that asked
+ * for it, so that probe has no per-process targets. */
+static const struct field untargeted_probe_fields[] = {
+	{ .key = "enabled", .parse = field__bool,
+	  .off = offsetof(struct probe_cfg, enabled) },
+	{ .key = "max_entries", .parse = field__u32,
+	  .off = offsetof(struct probe_cfg, max_entries),
+	  .min = 1, .max = 1048576 },
+	{ 0 },
+};
+
+#define PROBE_FIELD(id, name, fields)					\
 	[id] = { .key = name, .parse = field__mapping,			\
 		 .off = offsetof(struct config, probes) +		\
 			(id) * sizeof(struct probe_cfg),		\
-		 .sub = probe_fields }
+		 .sub = fields }
 
 static const struct field probes_fields[PROBE__COUNT + 1] = {
-	PROBE_FIELD(PROBE_RUNQ, "runqueue_latency"),
-	PROBE_FIELD(PROBE_BIO, "block_io_latency"),
-	PROBE_FIELD(PROBE_SYSCALL, "syscall_latency"),
+	PROBE_FIELD(PROBE_RUNQ, "runqueue_latency", probe_fields),
+	PROBE_FIELD(PROBE_BIO, "block_io_latency", untargeted_probe_fields),
+	PROBE_FIELD(PROBE_SYSCALL, "syscall_latency", probe_fields),
 	[PROBE__COUNT] = { 0 },
 };
 

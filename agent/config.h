@@ -16,7 +16,8 @@
  *   state_dir: /var/lib/bpfwatch
  *   probes:
  *     runqueue_latency: { enabled: true,  max_entries: 2048 }
- *     block_io_latency: { enabled: true,  max_entries: 256 }
+ *     block_io_latency: { enabled: true,  max_entries: 256 }  # no targets:
+ *                                # completions run in interrupt context
  *     syscall_latency:
  *       enabled: false
  *       max_entries: 4096

@@ -215,15 +215,19 @@ static void test_partial_override_keeps_defaults(void **state)
 
 	/* only comm, only pids */
 	cfg = expect_ok("probes:\n  runqueue_latency:\n    targets: {comm: ^bash$}\n"
-			"  block_io_latency:\n    targets: {pids: [42]}\n");
+			"  syscall_latency:\n    targets: {pids: [42]}\n");
 	assert_true(cfg->probes[PROBE_RUNQ].targets.set);
 	assert_true(cfg->probes[PROBE_RUNQ].targets.comm_set);
 	assert_int_equal(cfg->probes[PROBE_RUNQ].targets.npids, 0);
-	assert_true(cfg->probes[PROBE_BIO].targets.set);
-	assert_false(cfg->probes[PROBE_BIO].targets.comm_set);
-	assert_int_equal(cfg->probes[PROBE_BIO].targets.npids, 1);
-	assert_int_equal(cfg->probes[PROBE_BIO].targets.pids[0], 42);
+	assert_true(cfg->probes[PROBE_SYSCALL].targets.set);
+	assert_false(cfg->probes[PROBE_SYSCALL].targets.comm_set);
+	assert_int_equal(cfg->probes[PROBE_SYSCALL].targets.npids, 1);
+	assert_int_equal(cfg->probes[PROBE_SYSCALL].targets.pids[0], 42);
 	config__free(cfg);
+
+	/* block I/O completes in interrupt context: no per-process targets */
+	expect_error("probes:\n  block_io_latency:\n    targets: {pids: [42]}\n",
+		     "t.yml:3:5: unknown field 'targets' in probes.block_io_latency");
 }
 
 static void test_aliases(void **state)
@@ -234,8 +238,8 @@ static void test_aliases(void **state)
 	cfg = expect_ok("probes:\n"
 			"  runqueue_latency: &p {enabled: false, max_entries: 64,"
 			" targets: {comm: x}}\n"
-			"  block_io_latency: *p\n");
-	for (int i = PROBE_RUNQ; i <= PROBE_BIO; i++) {
+			"  syscall_latency: *p\n");
+	for (int i = PROBE_RUNQ; i <= PROBE_SYSCALL; i += PROBE_SYSCALL - PROBE_RUNQ) {
 		assert_false(cfg->probes[i].enabled);
 		assert_int_equal(cfg->probes[i].max_entries, 64);
 		assert_true(cfg->probes[i].targets.comm_set);
