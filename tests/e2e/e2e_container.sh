@@ -25,9 +25,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-ok() { echo "ok   - $*"; }
-not_ok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 if [ -z "$CG2" ]; then
 	echo "FAIL - no cgroup2 hierarchy mounted: cannot test container labels"
@@ -36,26 +34,12 @@ fi
 CG="$CG2/bw-e2e-docker/docker/$ID"
 mkdir -p "$CG" || { echo "FAIL - cannot create $CG"; exit 1; }
 
-cat > "$TMP/bpfwatch.yml" <<EOF
-global:
-  collection_interval: 1s
-web:
-  listen_address: 127.0.0.1:$PORT
-state_dir: $TMP/state
-probes:
-  syscall_latency:
-    enabled: true
-    targets:
-      comm: "^bw-ctr$"
-EOF
+write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" "^bw-ctr$"
 "$BIN" run --config "$TMP/bpfwatch.yml" >"$TMP/agent.log" 2>&1 &
 AGENT=$!
-for _ in $(seq 1 300); do
-	curl -sf -o /dev/null "http://127.0.0.1:$PORT/-/ready" && break
-	sleep 0.1
-done
+check "agent becomes ready" wait_http "http://127.0.0.1:$PORT/-/ready" 30
 
-"$SLEEPER" $(printf 'bw-ctr' | od -An -tx1 | tr -d ' \n') 3 5 "$TMP" &
+"$SLEEPER" "$(hexname bw-ctr)" 3 5 "$TMP" &
 SP=$!
 echo "$SP" > "$CG/cgroup.procs"
 check "workload moved into the container cgroup" grep -q "^0::/bw-e2e-docker/docker/$ID\$" /proc/$SP/cgroup

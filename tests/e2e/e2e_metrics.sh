@@ -25,44 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok   - $*"; }
-not_ok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-
-prog_ids() {
-	bpftool prog list -j | grep -o '"id":[0-9]*' | cut -d: -f2 | sort -n
-}
-
-# BPF programs a process holds, from its fds' fdinfo (exact, unlike a diff
-# of the global list, which other BPF users on the machine would disturb).
-held_prog_ids() {
-	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -nu
-}
-
-wait_http() {	# wait_http URL SECONDS
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-cat > "$TMP/bpfwatch.yml" <<EOF
-global:
-  collection_interval: 1s
-web:
-  listen_address: 127.0.0.1:$PORT
-state_dir: $TMP/state
-probes:
-  syscall_latency:
-    enabled: true
-    targets:
-      comm: "^bw-e2e"
-EOF
+. "$(dirname "$0")/lib.sh"
+write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" "^bw-e2e"
 
 # --- bad input --------------------------------------------------------------
 cat > "$TMP/bad.yml" <<'EOF'
@@ -99,7 +63,7 @@ check "agent loaded BPF programs ($(echo $ours | wc -w))" [ -n "$ours" ]
 # A process whose name is hostile to the exposition format, and a process
 # the syscall probe targets.
 "$SLEEPER" 6122625c630a64ff 30 5 "$TMP" &
-"$SLEEPER" $(printf 'bw-e2e-sleep' | od -An -tx1 | tr -d ' \n') 30 10 "$TMP" &
+"$SLEEPER" "$(hexname bw-e2e-sleep)" 30 10 "$TMP" &
 sleep 3.5
 
 code=$(curl -s -D "$TMP/headers" -o "$TMP/metrics" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")
