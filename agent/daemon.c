@@ -293,6 +293,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	if (geteuid() != 0)
+		pr_warn("agent: not running as root: loading BPF programs needs "
+			"CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
 	if (tracefs__ensure(why, sizeof(why)))
 		pr_warn("agent: %s; tracepoint attach types will be unavailable", why);
 	features__probe(&a.feat);

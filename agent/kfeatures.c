@@ -143,7 +143,7 @@ out:
 
 void features__probe(struct features *f)
 {
-	int fd;
+	int fd, rc;
 
 	memset(f, 0, sizeof(*f));
 	libbpf_glue__quiet(true);
@@ -151,11 +151,15 @@ void features__probe(struct features *f)
 		try_prog(f, (enum feature)i);
 	libbpf_glue__quiet(false);
 
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
+	rc = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (rc == 1)
 		f->ok[FEAT_RINGBUF] = true;
+	else if (rc == 0)
+		snprintf(f->reason[FEAT_RINGBUF], sizeof(f->reason[0]),
+			 "BPF_MAP_TYPE_RINGBUF not supported by this kernel");
 	else
 		snprintf(f->reason[FEAT_RINGBUF], sizeof(f->reason[0]),
-			 "BPF_MAP_TYPE_RINGBUF not supported (kernel < 5.8?)");
+			 "creating a ring buffer failed: %s", strerror(-rc));
 
 	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (fd >= 0) {
