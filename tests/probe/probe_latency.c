@@ -353,8 +353,25 @@ static void test_raw_tp_fallback(void **state)
 					 offsetof(struct sys_key, comm), "bw-rawtp",
 					 SYS_getppid, h), 0);
 	assert_int_equal(hist_count(h), 10);
-	free(h);
 	probe__free(p);
+
+	/* The other families' raw_tp variants load and record as well. */
+	p = probe__new(PROBE_RUNQ, &cfg, &f);
+	assert_true(probe__attached(p));
+	assert_string_equal(probe__attach_type(p), "raw_tp");
+	assert_int_equal(probe__add_target(p, (uint32_t)getpid()), 0);
+	for (int i = 0; i < 10; i++)
+		usleep(1000);
+	assert_true(sum_by_comm(probe__hist_fd(p), sizeof(struct runq_key),
+				offsetof(struct runq_key, comm), "bw-rawtp", -1, h) > 0);
+	assert_true(hist_count(h) >= 9);
+	probe__free(p);
+	cfg.targets.set = false;
+	p = probe__new(PROBE_BIO, &cfg, &f);
+	assert_true(probe__attached(p));
+	assert_string_equal(probe__attach_type(p), "raw_tp");
+	probe__free(p);
+	free(h);
 }
 
 int main(void)
