@@ -64,6 +64,11 @@ check "agent loaded BPF programs ($(echo $ours | wc -w))" [ -n "$ours" ]
 # the syscall probe targets.
 "$SLEEPER" 6122625c630a64ff 30 5 "$TMP" &
 "$SLEEPER" "$(hexname bw-e2e-sleep)" 30 10 "$TMP" &
+# Block I/O of our own, on the disk holding the build tree (not /tmp,
+# which may be tmpfs): direct writes bypass the page cache.
+dd if=/dev/zero of="$OUT/e2e-bio.tmp" bs=64k count=16 oflag=direct conv=fsync status=none
+dd if="$OUT/e2e-bio.tmp" of=/dev/null bs=64k iflag=direct status=none
+rm -f "$OUT/e2e-bio.tmp"
 sleep 3.5
 
 code=$(curl -s -D "$TMP/headers" -o "$TMP/metrics" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")
@@ -79,6 +84,9 @@ for m in bpfwatch_runqueue_latency_seconds_bucket bpfwatch_block_io_latency_seco
 	 bpfwatch_collection_duration_seconds bpfwatch_series bpfwatch_series_dropped_total; do
 	check "exports $m" grep -q "^$m[{ ]" "$TMP/metrics"
 done
+check "block I/O writes and reads were measured" \
+	bash -c 'grep -q "^bpfwatch_block_io_latency_seconds_count{device=\"[^\"]*\",operation=\"write\"} [1-9]" "$1" &&
+		 grep -q "^bpfwatch_block_io_latency_seconds_count{device=\"[^\"]*\",operation=\"read\"} [1-9]" "$1"' _ "$TMP/metrics"
 check "probe_attached reports runqueue_latency via tp_btf" \
 	grep -q '^bpfwatch_probe_attached{probe="runqueue_latency",attach_type="tp_btf",reason="ok"} 1$' "$TMP/metrics"
 check "hostile comm is escaped and made valid UTF-8" \
