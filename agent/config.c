@@ -713,6 +713,219 @@ static void field__targets(struct parser *p, const struct field *f,
 			      path);
 }
 
+/* --- probes.functions -------------------------------------------------- */
+
+static void field__string(struct parser *p, const struct field *f,
+			  const char *path, const yaml_node_t *n, void *obj)
+{
+	const char *s = scalar__text(n);
+
+	if (!s || !*s || scalar__is_null(n)) {
+		parser__expected(p, path, n, "a non-empty string");
+		return;
+	}
+	field__set_string(p, f, obj, s);
+}
+
+/* "provider:name", both non-empty C identifiers (as USDT notes are). */
+static bool usdt__valid(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon || colon == s || !colon[1] || strchr(colon + 1, ':'))
+		return false;
+	for (const char *c = s; *c; c++)
+		if (c != colon && !(*c == '_' || (*c >= 'a' && *c <= 'z') ||
+				    (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return false;
+	return true;
+}
+
+static void field__usdt(struct parser *p, const struct field *f,
+			const char *path, const yaml_node_t *n, void *obj)
+{
+	const char *s = scalar__text(n);
+	char q[QUOTE_BUF];
+
+	if (!s || scalar__is_null(n) || !usdt__valid(s)) {
+		parser__error(p, &n->start_mark,
+			      "%s: expected provider:name (e.g. python:function__entry), got '%s'",
+			      path, s ? scalar__quote(n, q) : "null");
+		return;
+	}
+	field__set_string(p, f, obj, s);
+}
+
+/* Raw strings of one entry before they become a struct func_cfg. */
+struct func_raw {
+	char *name, *binary, *symbol, *usdt, *usdt_begin, *usdt_end, *kernel;
+	uint32_t pid;
+	struct targets_cfg targets;
+};
+
+static const struct field targets_fields[];
+
+static const struct field func_fields[] = {
+	{ .key = "name", .parse = field__string, .off = offsetof(struct func_raw, name) },
+	{ .key = "binary", .parse = field__string, .off = offsetof(struct func_raw, binary) },
+	{ .key = "symbol", .parse = field__string, .off = offsetof(struct func_raw, symbol) },
+	{ .key = "usdt", .parse = field__usdt, .off = offsetof(struct func_raw, usdt) },
+	{ .key = "usdt_begin", .parse = field__usdt,
+	  .off = offsetof(struct func_raw, usdt_begin) },
+	{ .key = "usdt_end", .parse = field__usdt, .off = offsetof(struct func_raw, usdt_end) },
+	{ .key = "kernel", .parse = field__string, .off = offsetof(struct func_raw, kernel) },
+	{ .key = "pid", .parse = field__u32, .off = offsetof(struct func_raw, pid),
+	  .min = 1, .max = PID_MAX },
+	{ .key = "targets", .parse = field__targets,
+	  .off = offsetof(struct func_raw, targets), .sub = targets_fields },
+	{ 0 },
+};
+
+/* Split "provider:name" into two new strings; false on allocation failure. */
+static bool usdt__split(const char *s, char **provider, char **name)
+{
+	const char *colon = strchr(s, ':');
+
+	*provider = strndup(s, (size_t)(colon - s));
+	*name = strdup(colon + 1);
+	return *provider && *name;
+}
+
+/*
+ * Turn a parsed entry into a func_cfg: exactly one of symbol, usdt,
+ * usdt_begin + usdt_end, kernel; binary (or pid) for user-space kinds,
+ * neither for kernel functions.  Moves the strings out of @r.
+ */
+static void func__finish(struct parser *p, const char *path, const yaml_node_t *n,
+			 struct func_raw *r, struct func_cfg *fn)
+{
+	int kinds = !!r->symbol + !!r->usdt + !!(r->usdt_begin || r->usdt_end) + !!r->kernel;
+	bool ok = true;
+
+	fn->line = (unsigned int)n->start_mark.line + 1;
+	fn->col = (unsigned int)n->start_mark.column + 1;
+	if (kinds != 1) {
+		parser__error(p, &n->start_mark,
+			      "%s: expected exactly one of symbol, usdt, usdt_begin/usdt_end "
+			      "or kernel, got %d", path, kinds);
+		return;
+	}
+	if ((r->usdt_begin || r->usdt_end) && !(r->usdt_begin && r->usdt_end)) {
+		parser__error(p, &n->start_mark, "%s: usdt_begin and usdt_end go together",
+			      path);
+		return;
+	}
+	if (r->kernel && (r->binary || r->pid)) {
+		parser__error(p, &n->start_mark,
+			      "%s: a kernel function takes no binary or pid", path);
+		return;
+	}
+	if (!r->kernel && !r->binary && !r->pid) {
+		parser__error(p, &n->start_mark,
+			      "%s: expected binary (a path or library name), or pid", path);
+		return;
+	}
+	if (r->symbol) {
+		fn->kind = FUNC_UPROBE;
+		fn->symbol = r->symbol;
+		r->symbol = NULL;
+	} else if (r->usdt) {
+		fn->kind = FUNC_USDT;
+		ok = usdt__split(r->usdt, &fn->provider, &fn->probe);
+	} else if (r->usdt_begin) {
+		fn->kind = FUNC_USDT_PAIR;
+		ok = usdt__split(r->usdt_begin, &fn->provider, &fn->probe) &&
+		     usdt__split(r->usdt_end, &fn->end_provider, &fn->end_probe);
+	} else {
+		fn->kind = FUNC_KERNEL;
+		fn->kernel = r->kernel;
+		r->kernel = NULL;
+	}
+	fn->binary = r->binary;
+	r->binary = NULL;
+	fn->pid = r->pid;
+	fn->targets = r->targets;
+	memset(&r->targets, 0, sizeof(r->targets));
+	if (r->name) {
+		fn->name = r->name;
+		r->name = NULL;
+	} else {
+		fn->name = strdup(fn->symbol ? fn->symbol : fn->kernel ? fn->kernel :
+				  r->usdt ? r->usdt : r->usdt_begin);
+	}
+	if (!ok || !fn->name)
+		p->oom = true;
+}
+
+static void targets__free(struct targets_cfg *t)
+{
+	if (t->comm_set)
+		regfree(&t->comm_re);
+	free(t->comm);
+	free(t->pids);
+	memset(t, 0, sizeof(*t));
+}
+
+static void func_raw__free(struct func_raw *r)
+{
+	free(r->name);
+	free(r->binary);
+	free(r->symbol);
+	free(r->usdt);
+	free(r->usdt_begin);
+	free(r->usdt_end);
+	free(r->kernel);
+	targets__free(&r->targets);
+}
+
+static void field__functions(struct parser *p, const struct field *f,
+			     const char *path, const yaml_node_t *n, void *obj)
+{
+	struct config *cfg = obj;
+	const yaml_node_item_t *item;
+	char sub[128];
+	size_t count, i = 0;
+
+	(void)f;
+	if (scalar__is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		parser__expected(p, path, n, "a sequence of functions");
+		return;
+	}
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (count > CONFIG_MAX_FUNCTIONS) {
+		parser__error(p, &n->start_mark, "%s: at most %d functions, got %zu",
+			      path, CONFIG_MAX_FUNCTIONS, count);
+		return;
+	}
+	if (!count)
+		return;
+	cfg->functions = calloc(count, sizeof(*cfg->functions));
+	if (!cfg->functions) {
+		p->oom = true;
+		return;
+	}
+	for (item = n->data.sequence.items.start;
+	     item < n->data.sequence.items.top; item++, i++) {
+		const yaml_node_t *fn = yaml_document_get_node(p->doc, *item);
+		struct func_raw raw = { 0 };
+		unsigned int nerr = p->nerr;
+
+		if (!fn)
+			continue;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (fn->type != YAML_MAPPING_NODE) {
+			parser__expected(p, sub, fn, "a mapping");
+			continue;
+		}
+		parser__walk(p, sub, fn, func_fields, &raw);
+		if (p->nerr == nerr && !p->oom)
+			func__finish(p, sub, fn, &raw, &cfg->functions[cfg->nfunctions++]);
+		func_raw__free(&raw);
+	}
+}
+
 /* --- schema ------------------------------------------------------------ */
 
 static const struct field targets_fields[] = {
@@ -749,11 +962,13 @@ static const struct field untargeted_probe_fields[] = {
 			(id) * sizeof(struct probe_cfg),		\
 		 .sub = fields }
 
-static const struct field probes_fields[PROBE__COUNT + 1] = {
+/* Indexed by enum probe_id, then the list of functions. */
+static const struct field probes_fields[PROBE__COUNT + 2] = {
 	PROBE_FIELD(PROBE_RUNQ, "runqueue_latency", probe_fields),
 	PROBE_FIELD(PROBE_BIO, "block_io_latency", untargeted_probe_fields),
 	PROBE_FIELD(PROBE_SYSCALL, "syscall_latency", probe_fields),
-	[PROBE__COUNT] = { 0 },
+	[PROBE__COUNT] = { .key = "functions", .parse = field__functions },
+	[PROBE__COUNT + 1] = { 0 },
 };
 
 static const struct field global_fields[] = {
@@ -1103,14 +1318,22 @@ void config__free(struct config *cfg)
 
 	if (!cfg)
 		return;
-	for (i = 0; i < PROBE__COUNT; i++) {
-		struct targets_cfg *t = &cfg->probes[i].targets;
+	for (i = 0; i < PROBE__COUNT; i++)
+		targets__free(&cfg->probes[i].targets);
+	for (size_t j = 0; j < cfg->nfunctions; j++) {
+		struct func_cfg *fn = &cfg->functions[j];
 
-		if (t->comm_set)
-			regfree(&t->comm_re);
-		free(t->comm);
-		free(t->pids);
+		free(fn->name);
+		free(fn->binary);
+		free(fn->symbol);
+		free(fn->provider);
+		free(fn->probe);
+		free(fn->end_provider);
+		free(fn->end_probe);
+		free(fn->kernel);
+		targets__free(&fn->targets);
 	}
+	free(cfg->functions);
 	free(cfg->source);
 	free(cfg->listen_address);
 	free(cfg->state_dir);

@@ -68,6 +68,43 @@ struct probe_cfg {
 	struct targets_cfg targets;
 };
 
+/*
+ * probes.functions: what to time, one entry each (see default_config.yml).
+ *   - binary: /usr/lib/x86_64-linux-gnu/libc.so.6  (or a library name,
+ *     symbol: getaddrinfo                          or omitted with pid)
+ *   - binary: /srv/app/bin/server
+ *     usdt: app:req__count                         # single probe: counted
+ *   - binary: /srv/app/bin/server
+ *     usdt_begin: app:req__start                   # begin/end pair: timed
+ *     usdt_end: app:req__done
+ *   - kernel: vfs_read                             # fentry, else kprobe
+ * Optional on every entry: name (the `function` label; default: the symbol,
+ * "provider:name", or the kernel function), pid (one process), targets.
+ */
+enum func_kind {
+	FUNC_UPROBE = 0,	/* uprobe + uretprobe on a symbol: timed */
+	FUNC_USDT,		/* one USDT probe: counted */
+	FUNC_USDT_PAIR,		/* USDT begin/end pair: timed */
+	FUNC_KERNEL,		/* fentry/fexit, else kprobe/kretprobe: timed */
+};
+
+struct func_cfg {
+	enum func_kind kind;
+	char *name;		/* `function` label value (never NULL) */
+	char *binary;		/* as written; NULL when omitted (pid given) */
+	char *symbol;		/* FUNC_UPROBE */
+	char *provider;		/* FUNC_USDT, begin of FUNC_USDT_PAIR */
+	char *probe;
+	char *end_provider;	/* FUNC_USDT_PAIR */
+	char *end_probe;
+	char *kernel;		/* FUNC_KERNEL */
+	uint32_t pid;		/* 0 = every process */
+	struct targets_cfg targets;
+	unsigned int line, col;	/* 1-based position of the entry */
+};
+
+#define CONFIG_MAX_FUNCTIONS 256
+
 struct config {
 	char *source;			/* file name, or "<default>" */
 	uint64_t collection_interval_ms;	/* 100ms..1h, default 5s */
@@ -79,6 +116,8 @@ struct config {
 	char *listen_address;		/* default ":9477" */
 	char *state_dir;		/* default "/var/lib/bpfwatch" */
 	struct probe_cfg probes[PROBE__COUNT];
+	struct func_cfg *functions;	/* probes.functions */
+	size_t nfunctions;
 };
 
 /* The embedded default configuration (agent/default_config.yml). */

@@ -807,6 +807,94 @@ static void test_load_file_size_limit(void **state)
 	assert_string_equal(err, want);
 }
 
+static void test_functions(void **state)
+{
+	struct config *cfg;
+	(void)state;
+
+	cfg = expect_ok("probes:\n"
+			"  functions:\n"
+			"    - binary: /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+			"      symbol: getaddrinfo\n"
+			"    - binary: /srv/app\n"
+			"      symbol: handle_request\n"
+			"      pid: 4242\n"
+			"      name: handler\n"
+			"    - binary: python3.11\n"
+			"      usdt: python:function__entry\n"
+			"    - binary: /srv/app\n"
+			"      usdt_begin: app:req__start\n"
+			"      usdt_end: app:req__done\n"
+			"      targets: {comm: ^app$}\n"
+			"    - kernel: vfs_read\n"
+			"    - pid: 7\n"
+			"      symbol: main\n");
+	assert_int_equal(cfg->nfunctions, 6);
+	assert_int_equal(cfg->functions[0].kind, FUNC_UPROBE);
+	assert_string_equal(cfg->functions[0].binary, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_string_equal(cfg->functions[0].symbol, "getaddrinfo");
+	assert_string_equal(cfg->functions[0].name, "getaddrinfo");
+	assert_int_equal(cfg->functions[0].pid, 0);
+	assert_int_equal(cfg->functions[0].line, 3);
+	assert_int_equal(cfg->functions[0].col, 7);
+	assert_string_equal(cfg->functions[1].name, "handler");
+	assert_int_equal(cfg->functions[1].pid, 4242);
+	assert_int_equal(cfg->functions[2].kind, FUNC_USDT);
+	assert_string_equal(cfg->functions[2].provider, "python");
+	assert_string_equal(cfg->functions[2].probe, "function__entry");
+	assert_string_equal(cfg->functions[2].name, "python:function__entry");
+	assert_int_equal(cfg->functions[3].kind, FUNC_USDT_PAIR);
+	assert_string_equal(cfg->functions[3].provider, "app");
+	assert_string_equal(cfg->functions[3].probe, "req__start");
+	assert_string_equal(cfg->functions[3].end_provider, "app");
+	assert_string_equal(cfg->functions[3].end_probe, "req__done");
+	assert_string_equal(cfg->functions[3].name, "app:req__start");
+	assert_true(cfg->functions[3].targets.comm_set);
+	assert_int_equal(cfg->functions[4].kind, FUNC_KERNEL);
+	assert_string_equal(cfg->functions[4].kernel, "vfs_read");
+	assert_null(cfg->functions[4].binary);
+	assert_null(cfg->functions[5].binary);
+	assert_int_equal(cfg->functions[5].pid, 7);
+	config__free(cfg);
+
+	cfg = expect_ok("probes:\n  functions: []\n");
+	assert_int_equal(cfg->nfunctions, 0);
+	config__free(cfg);
+}
+
+static void test_function_errors(void **state)
+{
+	(void)state;
+	expect_error("probes:\n  functions:\n    - binary: /x\n",
+		     "t.yml:3:7: probes.functions[0]: expected exactly one of symbol, "
+		     "usdt, usdt_begin/usdt_end or kernel, got 0");
+	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: a, kernel: b}\n",
+		     "t.yml:3:7: probes.functions[0]: expected exactly one of symbol, "
+		     "usdt, usdt_begin/usdt_end or kernel, got 2");
+	expect_error("probes:\n  functions:\n    - {symbol: main}\n",
+		     "t.yml:3:7: probes.functions[0]: expected binary (a path or "
+		     "library name), or pid");
+	expect_error("probes:\n  functions:\n    - {kernel: vfs_read, pid: 3}\n",
+		     "t.yml:3:7: probes.functions[0]: a kernel function takes no binary or pid");
+	expect_error("probes:\n  functions:\n    - {binary: /x, usdt_begin: a:b}\n",
+		     "t.yml:3:7: probes.functions[0]: usdt_begin and usdt_end go together");
+	expect_error("probes:\n  functions:\n    - {binary: /x, usdt: nocolon}\n",
+		     "t.yml:3:26: probes.functions[0].usdt: expected provider:name "
+		     "(e.g. python:function__entry), got 'nocolon'");
+	expect_error("probes:\n  functions:\n    - {binary: /x, usdt: 'a:b:c'}\n",
+		     "t.yml:3:26: probes.functions[0].usdt: expected provider:name "
+		     "(e.g. python:function__entry), got 'a:b:c'");
+	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: f, sym: g}\n",
+		     "t.yml:3:31: unknown field 'sym' in probes.functions[0]");
+	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: f, pid: 0}\n",
+		     "t.yml:3:36: probes.functions[0].pid: must be between 1 and 4194304, got '0'");
+	expect_error("probes:\n  functions: {binary: /x}\n",
+		     "t.yml:2:14: probes.functions: expected a sequence of functions, got a mapping");
+	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: f, targets: {comm: '('}}\n",
+		     "t.yml:3:47: probes.functions[0].targets.comm: invalid regex '(': "
+		     "Unmatched ( or \\(");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -816,6 +904,8 @@ int main(void)
 		cmocka_unit_test(test_probe_names),
 		cmocka_unit_test(test_override_every_field),
 		cmocka_unit_test(test_partial_override_keeps_defaults),
+		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_function_errors),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_duration_table),
 		cmocka_unit_test(test_unknown_fields),
