@@ -10,6 +10,7 @@
 #include "kfeatures.h"
 #include "libbpf_glue.h"
 #include "log.h"
+#include "usdt_notes.h"
 
 static const char check_usage[] =
 "usage: bpfwatch check config FILE...\n"
@@ -85,5 +86,48 @@ int cmd_features(int argc, char **argv)
 	if (geteuid() != 0)
 		printf("\nnote: not running as root; most features need CAP_BPF, "
 		       "CAP_PERFMON and CAP_SYS_ADMIN\n");
+	return 0;
+}
+
+static const char list_usdt_usage[] =
+"usage: bpfwatch list usdt BINARY\n"
+"\n"
+"List the USDT probes compiled into an executable or library (its\n"
+".note.stapsdt notes): provider:name, address, semaphore and arguments.\n"
+"Use them in probes.functions as usdt: PROVIDER:NAME.\n";
+
+static int print_note(const struct usdt_note *n, void *ctx)
+{
+	int *count = ctx;
+
+	if (!*count)
+		printf("PROBE\tADDRESS\tSEMAPHORE\tARGUMENTS\n");
+	printf("%s:%s\t0x%llx\t%s\t%s\n", n->provider, n->name,
+	       (unsigned long long)n->pc,
+	       n->semaphore ? "semaphore" : "-", n->args[0] ? n->args : "-");
+	(*count)++;
+	return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	int count = 0, err;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(list_usdt_usage, stdout);
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[1], "usdt") != 0) {
+		fputs(list_usdt_usage, stderr);
+		return 2;
+	}
+	err = usdt_notes__foreach(argv[2], print_note, &count);
+	if (err) {
+		fprintf(stderr, "bpfwatch list usdt: %s: %s\n", argv[2],
+			err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		return 1;
+	}
+	if (!count)
+		fprintf(stderr, "bpfwatch list usdt: %s has no USDT probes\n", argv[2]);
 	return 0;
 }

@@ -16,6 +16,7 @@ static const char usage[] =
 "                             http://localhost:9477/metrics\n"
 "  check config FILE...       validate configuration files and exit\n"
 "  features                   show which BPF attach types this kernel offers\n"
+"  list usdt BINARY           list the USDT probes of an executable or library\n"
 "  help                       this help\n"
 "  version                    print the version\n"
 "\n"
@@ -45,6 +46,7 @@ static const struct cmd {
 	{ "run", cmd_run },
 	{ "check", cmd_check },
 	{ "features", cmd_features },
+	{ "list", cmd_list },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },
