@@ -12,6 +12,7 @@
 
 #include "collector.h"
 #include "expo.h"
+#include "funcprobe.h"
 #include "labeler.h"
 #include "log.h"
 #include "probes.h"
@@ -21,10 +22,13 @@ struct collector {
 	const struct config *cfg;
 	const struct features *feat;
 	struct probe **probes;
+	struct funcprobe *fp;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
 	double last_duration;
+	int targets[PROBE__COUNT];	/* tgids selected, -1 = no targets */
+	int func_targets;
 	double start_time;
 	struct strbuf body;
 	void *gz;
@@ -33,7 +37,8 @@ struct collector {
 	struct store_family *f_build, *f_attached, *f_feature, *f_events,
 		*f_runtime, *f_errors, *f_filtered, *f_entries, *f_max_entries,
 		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
-		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets;
+		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets,
+		*f_func_attached;
 };
 
 static double now_real(void)
@@ -100,8 +105,11 @@ struct collector *collector__new(const struct config *cfg,
 	FAM(f_expired, "bpfwatch_probe_entries_freed_total", METRIC_COUNTER,
 	    "Histogram map entries freed by the agent: idle past "
 	    "series_idle_timeout, or their cgroup is gone.");
+	FAM(f_func_attached, "bpfwatch_function_attached", METRIC_GAUGE,
+	    "1 if a probes.functions entry is attached, 0 if not; reason says why not.");
 	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
-	    "Processes currently selected by a probe's targets.");
+	    "Processes currently selected by a probe's targets (pids and comm "
+	    "regex; only for probes with targets).");
 	FAM(f_duration, "bpfwatch_collection_duration_seconds", METRIC_GAUGE,
 	    "Time the last collection tick took.");
 	FAM(f_ticks, "bpfwatch_collections_total", METRIC_COUNTER,
@@ -136,6 +144,11 @@ void collector__free(struct collector *c)
 	strbuf__free(&c->body);
 	free(c->gz);
 	free(c);
+}
+
+void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
+{
+	c->fp = fp;
 }
 
 uint64_t collector__ticks(const struct collector *c)
@@ -179,6 +192,61 @@ static void process_metrics(struct collector *c)
 	}
 }
 
+/* Run counts, run time, limits hit: the same families for every probe. */
+static void probe_metrics(struct collector *c, const char *name,
+			  const struct probe_prog_stats *st, int n,
+			  const struct probe_counters *cnt)
+{
+	struct label l[2] = { { "probe", name } };
+
+	for (int j = 0; j < n; j++) {
+		l[1] = (struct label){ "program", st[j].name };
+		put(c, c->f_events, l, 2, (double)st[j].run_cnt);
+		put(c, c->f_runtime, l, 2, (double)st[j].run_time_ns / 1e9);
+	}
+	l[1] = (struct label){ "reason", "histogram_map_full" };
+	put(c, c->f_errors, l, 2, (double)cnt->hist_full);
+	l[1] = (struct label){ "reason", "start_map_full" };
+	put(c, c->f_errors, l, 2, (double)cnt->start_full);
+	l[1] = (struct label){ "reason", "targets_map_full" };
+	put(c, c->f_errors, l, 2, (double)cnt->targets_full);
+	put(c, c->f_filtered, l, 1, (double)cnt->filtered);
+	put(c, c->f_entries, l, 1, cnt->entries);
+	put(c, c->f_max_entries, l, 1, cnt->max_entries);
+	l[1] = (struct label){ "reason", "idle" };
+	put(c, c->f_expired, l, 2, (double)cnt->expired);
+	l[1] = (struct label){ "reason", "cgroup_gone" };
+	put(c, c->f_expired, l, 2, (double)cnt->gone);
+}
+
+static void func_metrics(struct collector *c)
+{
+	struct probe_prog_stats st[16];
+	struct probe_counters cnt;
+	size_t nf = funcprobe__count(c->fp);
+	int n;
+
+	for (size_t i = 0; i < nf; i++) {
+		struct funcprobe_status fs;
+		struct label l[4];
+
+		funcprobe__status(c->fp, i, &fs);
+		l[0] = (struct label){ "function", fs.function };
+		l[1] = (struct label){ "binary", fs.binary };
+		l[2] = (struct label){ "attach_type", fs.attach_type };
+		l[3] = (struct label){ "reason", fs.reason };
+		put(c, c->f_func_attached, l, 4, fs.attached);
+	}
+	n = funcprobe__prog_stats(c->fp, st, 16);
+	funcprobe__counters(c->fp, &cnt);
+	probe_metrics(c, "functions", st, n, &cnt);
+	if (c->func_targets >= 0) {
+		struct label l = { "probe", "functions" };
+
+		put(c, c->f_targets, &l, 1, c->func_targets);
+	}
+}
+
 static void self_metrics(struct collector *c)
 {
 	char ver[32];
@@ -212,26 +280,13 @@ static void self_metrics(struct collector *c)
 			continue;
 
 		n = probe__prog_stats(p, st, PROBE_MAX_PROGS);
-		for (int j = 0; j < n; j++) {
-			l[1] = (struct label){ "program", st[j].name };
-			put(c, c->f_events, l, 2, (double)st[j].run_cnt);
-			put(c, c->f_runtime, l, 2, (double)st[j].run_time_ns / 1e9);
-		}
 		probe__counters(p, &cnt);
-		l[1] = (struct label){ "reason", "histogram_map_full" };
-		put(c, c->f_errors, l, 2, (double)cnt.hist_full);
-		l[1] = (struct label){ "reason", "start_map_full" };
-		put(c, c->f_errors, l, 2, (double)cnt.start_full);
-		l[1] = (struct label){ "reason", "targets_map_full" };
-		put(c, c->f_errors, l, 2, (double)cnt.targets_full);
-		put(c, c->f_filtered, l, 1, (double)cnt.filtered);
-		put(c, c->f_entries, l, 1, cnt.entries);
-		put(c, c->f_max_entries, l, 1, cnt.max_entries);
-		l[1] = (struct label){ "reason", "idle" };
-		put(c, c->f_expired, l, 2, (double)cnt.expired);
-		l[1] = (struct label){ "reason", "cgroup_gone" };
-		put(c, c->f_expired, l, 2, (double)cnt.gone);
+		probe_metrics(c, probe__name(p), st, n, &cnt);
+		if (c->targets[i] >= 0)
+			put(c, c->f_targets, l, 1, c->targets[i]);
 	}
+	if (c->fp)
+		func_metrics(c);
 	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
 	put(c, c->f_duration, NULL, 0, c->last_duration);
 	put(c, c->f_series, NULL, 0, store__series_count(c->store));
@@ -274,10 +329,24 @@ int collector__tick(struct collector *c)
 		if (n < 0)
 			pr_warn("probe %s: refreshing targets failed: %s",
 				probe__name(p), strerror(-n));
+		c->targets[i] = c->cfg->probes[i].targets.set ? n : -1;
 		err = probe__collect(p, c->store, c->lb, c->cfg->idle_timeout_ms);
 		if (err)
 			pr_warn("probe %s: collecting failed: %s", probe__name(p),
 				strerror(-err));
+	}
+	if (c->fp) {
+		int n = funcprobe__refresh_targets(c->fp);
+
+		if (n < 0)
+			pr_warn("functions: refreshing targets failed: %s", strerror(-n));
+		c->func_targets = -1;
+		for (size_t i = 0; i < c->cfg->nfunctions; i++)
+			if (c->cfg->functions[i].targets.set)
+				c->func_targets = n;
+		err = funcprobe__collect(c->fp, c->store, c->lb, c->cfg->idle_timeout_ms);
+		if (err)
+			pr_warn("functions: collecting failed: %s", strerror(-err));
 	}
 	c->ticks++;
 	self_metrics(c);

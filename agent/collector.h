@@ -15,6 +15,7 @@
 #include "kfeatures.h"
 
 struct collector;
+struct funcprobe;
 struct probe;
 struct store;
 
@@ -24,6 +25,8 @@ struct collector *collector__new(const struct config *cfg,
 				 const struct features *feat,
 				 struct probe **probes, struct store *store);
 void collector__free(struct collector *c);
+/* Also collect the function-latency probe @fp (borrowed; NULL = none). */
+void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

@@ -24,6 +24,7 @@
 #include "cmds.h"
 #include "collector.h"
 #include "config.h"
+#include "funcprobe.h"
 #include "kfeatures.h"
 #include "http.h"
 #include "libbpf_glue.h"
@@ -54,6 +55,7 @@ struct agent {
 	struct features feat;
 	struct store *store;
 	struct probe *probes[PROBE__COUNT];
+	struct funcprobe *fp;
 	struct collector *collector;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -65,6 +67,7 @@ static void agent_free(struct agent *a)
 	collector__free(a->collector);
 	for (int i = 0; i < PROBE__COUNT; i++)
 		probe__free(a->probes[i]);
+	funcprobe__free(a->fp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
 		close(a->stats_fd);
@@ -242,6 +245,29 @@ static int attach_probes(struct agent *a)
 			pr_info("probe %s: disabled in the configuration", probe__name(p));
 		}
 	}
+	if (!a->cfg->nfunctions)
+		return failed;
+	a->fp = funcprobe__new(a->cfg->functions, a->cfg->nfunctions, &a->feat);
+	if (!a->fp) {
+		pr_err("functions: cannot load the function probe: %s", strerror(errno));
+		return failed + (int)a->cfg->nfunctions;
+	}
+	for (size_t i = 0; i < a->cfg->nfunctions; i++) {
+		const struct func_cfg *fn = &a->cfg->functions[i];
+		struct funcprobe_status st;
+
+		funcprobe__status(a->fp, i, &st);
+		if (st.attached) {
+			pr_info("function %s (%s:%u:%u): attached (%s%s%s)", st.function,
+				a->cfg->source, fn->line, fn->col, st.attach_type,
+				st.binary[0] ? " in " : "", st.binary);
+		} else {
+			pr_warn("function %s (%s:%u:%u): not attached: %s", st.function,
+				a->cfg->source, fn->line, fn->col, st.reason);
+			failed++;
+		}
+	}
+	collector__set_funcprobe(a->collector, a->fp);
 	return failed;
 }
 

@@ -76,4 +76,17 @@ int funcprobe__prog_stats(const struct funcprobe *fp,
 			  struct probe_prog_stats *out, int max);
 void funcprobe__counters(const struct funcprobe *fp, struct probe_counters *c);
 
+/* What the per-thread call stacks could not time (bpf/funclat.h
+ * FL_STAT_*), summed over CPUs since funcprobe__new(). */
+struct funcprobe_frame_counters {
+	uint64_t depth_overflow;	/* calls nested deeper than the stack
+					 * (16 frames): not timed */
+	uint64_t lost_frames;		/* calls that never returned (longjmp,
+					 * exception, a begin without end) */
+	uint64_t missing_frames;	/* returns or ends without their entry */
+	uint64_t calls_full;		/* count-only USDT hits lost: map full */
+};
+void funcprobe__frame_counters(const struct funcprobe *fp,
+			       struct funcprobe_frame_counters *c);
+
 #endif /* BPFWATCH_FUNCPROBE_H */

@@ -17,6 +17,8 @@ static const char usage[] =
 "  check config FILE...       validate configuration files and exit\n"
 "  features                   show which BPF attach types this kernel offers\n"
 "  list usdt BINARY           list the USDT probes of an executable or library\n"
+"  trace func BINARY:SYMBOL   print one function's latency histogram (--pid,\n"
+"                             --duration)\n"
 "  help                       this help\n"
 "  version                    print the version\n"
 "\n"
@@ -47,6 +49,7 @@ static const struct cmd {
 	{ "check", cmd_check },
 	{ "features", cmd_features },
 	{ "list", cmd_list },
+	{ "trace", cmd_trace },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "syslat.skel.h"
 
 #include "expo.h"
+#include "histexpo.h"
 #include "labeler.h"
 #include "log.h"
 #include "probes.h"
@@ -35,11 +35,6 @@ _Static_assert(sizeof(struct sys_key) == 32, "struct sys_key layout");
 #define MAX_KEY_SIZE 32
 #define MAX_LABELS 4
 #define LABEL_BUF 128	/* a 64-hex container id and more */
-
-/* Exported `le` boundaries: 2^E_LO .. 2^E_HI units, i.e. 2^-20 s (0.95 us)
- * to 2^6 s (64 s); slower events are counted in +Inf. */
-#define E_LO 10
-#define E_HI 36
 
 struct variant {
 	enum feature feat;
@@ -514,38 +509,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Append one histogram (buckets, _sum, _count) for @l to the store. */
-static int append_hist(struct store *s, struct store_family *f,
-		       const struct hist *h, struct label *l, size_t n)
-{
-	char le[32];
-	uint64_t cum = 0, total = 0;
-	uint32_t slot = 0;
-	int err;
-
-	for (uint32_t i = 0; i < HIST_SLOTS; i++)
-		total += h->slots[i];
-	l[n].name = "le";
-	l[n].value = le;
-	for (uint32_t e = E_LO; e <= E_HI; e++) {
-		uint32_t end = hist_slots_below_exp2(e);
-
-		for (; slot < end; slot++)
-			cum += h->slots[slot];
-		expo__format_double(le, sizeof(le), ldexp(1.0, (int)e - 30));
-		err = store__append(s, f, "_bucket", l, n + 1, (double)cum);
-		if (err)
-			return err;
-	}
-	snprintf(le, sizeof(le), "+Inf");
-	err = store__append(s, f, "_bucket", l, n + 1, (double)total);
-	if (!err)
-		err = store__append(s, f, "_sum", l, n, (double)h->sum_ns / 1e9);
-	if (!err)
-		err = store__append(s, f, "_count", l, n, (double)total);
-	return err;
-}
-
 int probe__collect(struct probe *p, struct store *s, struct labeler *lb,
 		   uint64_t idle_timeout_ms)
 {
@@ -600,7 +563,7 @@ int probe__collect(struct probe *p, struct store *s, struct labeler *lb,
 			continue;
 		}
 		/* A full store is counted there; keep collecting the rest. */
-		append_hist(s, p->family, p->val, l, n);
+		histexpo__append(s, p->family, p->val, l, n);
 	}
 	for (size_t i = 0; i < ndel; i++)
 		bpf_map_delete_elem(p->hist_fd, del[i]);
