@@ -695,6 +695,19 @@ static void field__comm(struct parser *p, const struct field *f,
 	t->comm_set = true;
 }
 
+/* An absolute path (exe) or cgroup path/glob: must start with '/'. */
+static void field__abs_path(struct parser *p, const struct field *f,
+			    const char *path, const yaml_node_t *n, void *obj)
+{
+	const char *s = scalar__text(n);
+
+	if (!s || scalar__is_null(n) || s[0] != '/') {
+		parser__expected(p, path, n, "an absolute path starting with /");
+		return;
+	}
+	field__set_string(p, f, obj, s);
+}
+
 static void field__targets(struct parser *p, const struct field *f,
 			   const char *path, const yaml_node_t *n, void *obj)
 {
@@ -702,15 +715,16 @@ static void field__targets(struct parser *p, const struct field *f,
 	unsigned int nerr = p->nerr;
 
 	if (n->type != YAML_MAPPING_NODE) {
-		parser__expected(p, path, n, "a mapping with pids and/or comm");
+		parser__expected(p, path, n, "a mapping with pids, comm, exe or cgroup");
 		return;
 	}
 	t->set = true;
 	parser__walk(p, path, n, f->sub, t);
 	/* an empty filter would match nothing: almost surely a mistake */
-	if (p->nerr == nerr && !t->npids && !t->comm_set && !p->oom)
-		parser__error(p, &n->start_mark, "%s: expected pids and/or comm",
-			      path);
+	if (p->nerr == nerr && !t->npids && !t->comm_set && !t->exe && !t->cgroup &&
+	    !p->oom)
+		parser__error(p, &n->start_mark,
+			      "%s: expected at least one of pids, comm, exe, cgroup", path);
 }
 
 /* --- probes.functions -------------------------------------------------- */
@@ -863,6 +877,8 @@ static void targets__free(struct targets_cfg *t)
 		regfree(&t->comm_re);
 	free(t->comm);
 	free(t->pids);
+	free(t->exe);
+	free(t->cgroup);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -931,6 +947,9 @@ static void field__functions(struct parser *p, const struct field *f,
 static const struct field targets_fields[] = {
 	{ .key = "pids", .parse = field__pids },
 	{ .key = "comm", .parse = field__comm },
+	{ .key = "exe", .parse = field__abs_path, .off = offsetof(struct targets_cfg, exe) },
+	{ .key = "cgroup", .parse = field__abs_path,
+	  .off = offsetof(struct targets_cfg, cgroup) },
 	{ 0 },
 };
 

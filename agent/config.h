@@ -24,6 +24,8 @@
  *       targets:                 # optional; absent = every process
  *         pids: [1234]
  *         comm: "^(nginx|postgres)$"   # POSIX extended regex on comm
+ *         exe: /usr/sbin/nginx         # the process's executable
+ *         cgroup: /kubepods.slice      # cgroup v2 path (or a glob)
  *
  * Unknown keys, wrong types and bad values are errors reported as
  * "FILE:LINE:COL: message" (1-based line and column).
@@ -53,6 +55,12 @@ enum probe_id {
 /* Config key of each probe ("runqueue_latency", ...). */
 const char *probe_id__name(enum probe_id id);
 
+/*
+ * targets: which processes a probe traces.  A process is traced when any
+ * selector matches it: its pid is listed, its comm matches the regex, its
+ * executable is `exe`, or its cgroup v2 path matches `cgroup` (a glob, or
+ * a path that also covers the cgroups below it).  Absent = every process.
+ */
 struct targets_cfg {
 	bool set;		/* a targets: block was given */
 	uint32_t *pids;
@@ -60,6 +68,8 @@ struct targets_cfg {
 	char *comm;		/* regex source, NULL if none */
 	bool comm_set;
 	regex_t comm_re;	/* compiled when comm_set */
+	char *exe;		/* absolute path, NULL if none */
+	char *cgroup;		/* "/..." path or glob, NULL if none */
 };
 
 struct probe_cfg {

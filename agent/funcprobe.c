@@ -51,6 +51,7 @@
 #include "libbpf_glue.h"
 #include "log.h"
 #include "store.h"
+#include "targets.h"
 
 _Static_assert(sizeof(struct func_key) == 32, "struct func_key layout");
 _Static_assert(sizeof(struct func_frame) == 24, "struct func_frame layout");
@@ -1117,29 +1118,31 @@ static int push_target(struct target_vec *t, uint32_t id, uint32_t tgid)
 	return 0;
 }
 
-static bool read_comm(unsigned long pid, char *comm, size_t len)
-{
-	char path[64];
-	FILE *f;
-	bool ok;
+struct want_ctx {
+	const struct funcprobe *fp;
+	struct target_vec *want;
+};
 
-	snprintf(path, sizeof(path), "/proc/%lu/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	ok = fgets(comm, (int)len, f) != NULL;
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return ok;
+static int want_cb(const struct proc_facts *pf, void *ctx)
+{
+	struct want_ctx *w = ctx;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < w->fp->n; i++) {
+		const struct targets_cfg *t = &w->fp->e[i].cfg->targets;
+
+		if (w->fp->e[i].attached && t->set && targets__match(t, pf))
+			err = push_target(w->want, (uint32_t)i, pf->pid);
+	}
+	return err;
 }
 
 /* Wanted (id, tgid) pairs: configured pids that exist, and processes
- * whose comm matches an entry's regex (one /proc scan for all). */
+ * another selector matches (one /proc scan for every entry). */
 static int wanted_targets(const struct funcprobe *fp, struct target_vec *want)
 {
-	bool any_comm = false;
-	struct dirent *de;
-	DIR *d;
+	struct want_ctx w = { fp, want };
+	unsigned int need = 0;
 	int err;
 
 	for (size_t i = 0; i < fp->n; i++) {
@@ -1147,38 +1150,22 @@ static int wanted_targets(const struct funcprobe *fp, struct target_vec *want)
 
 		if (!fp->e[i].attached || !t->set)
 			continue;
-		any_comm |= t->comm_set;
-		for (size_t j = 0; j < t->npids; j++) {
-			char path[32];
+		need |= targets__needs(t);
+	}
+	if (need)
+		return targets__scan(need, want_cb, &w);
+	for (size_t i = 0; i < fp->n; i++) {
+		const struct targets_cfg *t = &fp->e[i].cfg->targets;
 
-			snprintf(path, sizeof(path), "/proc/%u", t->pids[j]);
-			if (access(path, F_OK) == 0 &&
+		if (!fp->e[i].attached || !t->set)
+			continue;
+		for (size_t j = 0; j < t->npids; j++) {
+			if (targets__pid_exists(t->pids[j]) &&
 			    (err = push_target(want, (uint32_t)i, t->pids[j])))
 				return err;
 		}
 	}
-	if (!any_comm)
-		return 0;
-	d = opendir("/proc");
-	if (!d)
-		return -errno;
-	err = 0;
-	while (!err && (de = readdir(d))) {
-		char *end, comm[64];
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-
-		if (*end || !pid || pid > UINT32_MAX || !read_comm(pid, comm, sizeof(comm)))
-			continue;
-		for (size_t i = 0; !err && i < fp->n; i++) {
-			const struct targets_cfg *t = &fp->e[i].cfg->targets;
-
-			if (fp->e[i].attached && t->set && t->comm_set &&
-			    regexec(&t->comm_re, comm, 0, NULL, 0) == 0)
-				err = push_target(want, (uint32_t)i, (uint32_t)pid);
-		}
-	}
-	closedir(d);
-	return err;
+	return 0;
 }
 
 /*

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "probes.h"
 #include "store.h"
+#include "targets.h"
 
 _Static_assert(sizeof(struct hist) == (HIST_SLOTS + 2) * 8, "struct hist layout");
 _Static_assert(sizeof(struct runq_key) == 24, "struct runq_key layout");
@@ -348,24 +349,6 @@ int probe__add_target(struct probe *p, uint32_t tgid)
 	return bpf_map_update_elem(p->targets_fd, &tgid, &one, BPF_ANY) ? -errno : 0;
 }
 
-static bool comm_matches(const struct targets_cfg *t, pid_t pid)
-{
-	char path[64], comm[64];
-	FILE *f;
-	bool ok = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(comm, sizeof(comm), f)) {
-		comm[strcspn(comm, "\n")] = '\0';
-		ok = regexec(&t->comm_re, comm, 0, NULL, 0) == 0;
-	}
-	fclose(f);
-	return ok;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -373,87 +356,93 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct u32_vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int u32_vec__push(struct u32_vec *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		uint32_t *nv = reallocarray(a->v, nc, sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+struct want_ctx {
+	const struct targets_cfg *t;
+	struct u32_vec *want;
+};
+
+static int want_cb(const struct proc_facts *pf, void *ctx)
+{
+	struct want_ctx *w = ctx;
+
+	return targets__match(w->t, pf) ? u32_vec__push(w->want, pf->pid) : 0;
+}
+
 /*
  * The wanted set is recomputed from scratch each tick (configured pids
- * that exist, plus processes whose comm matches), then the kernel map is
- * brought in line: stale tgids deleted, new ones added.
+ * that exist, plus processes another selector matches), then the kernel
+ * map is brought in line: stale tgids deleted, new ones added.
  */
 int probe__refresh_targets(struct probe *p)
 {
 	const struct targets_cfg *t = &p->cfg->targets;
-	uint32_t *want = NULL, key, next, *cur = NULL;
-	size_t nwant = 0, cap = 0, ncur = 0, curcap = 0;
+	struct u32_vec want = { 0 }, cur = { 0 };
+	struct want_ctx w = { t, &want };
+	unsigned int need = targets__needs(t);
+	uint32_t key, next;
 	__u8 one = 1;
-	DIR *d = NULL;
-	struct dirent *de;
 	int err = 0;
 
 	if (!p->attached || !t->set || p->targets_fd < 0)
 		return 0;
-
-#define PUSH(arr, n, c, v) do {						\
-	if ((n) == (c)) {						\
-		size_t nc = (c) ? (c) * 2 : 64;				\
-		uint32_t *na = realloc((arr), nc * sizeof(*na));	\
-		if (!na) { err = -ENOMEM; goto out; }			\
-		(arr) = na; (c) = nc;					\
-	}								\
-	(arr)[(n)++] = (v);						\
-} while (0)
-
-	for (size_t i = 0; i < t->npids; i++) {
-		char path[32];
-
-		snprintf(path, sizeof(path), "/proc/%u", t->pids[i]);
-		if (access(path, F_OK) == 0)
-			PUSH(want, nwant, cap, t->pids[i]);
+	if (need) {
+		err = targets__scan(need, want_cb, &w);
+	} else {
+		for (size_t i = 0; !err && i < t->npids; i++)
+			if (targets__pid_exists(t->pids[i]))
+				err = u32_vec__push(&want, t->pids[i]);
 	}
-	if (t->comm_set) {
-		d = opendir("/proc");
-		if (!d) {
-			err = -errno;
-			goto out;
-		}
-		while ((de = readdir(d))) {
-			char *end;
-			unsigned long pid = strtoul(de->d_name, &end, 10);
-
-			if (*end || !pid)
-				continue;
-			if (comm_matches(t, (pid_t)pid))
-				PUSH(want, nwant, cap, (uint32_t)pid);
-		}
-	}
-	if (nwant)
-		qsort(want, nwant, sizeof(*want), cmp_u32);
+	if (err)
+		goto out;
+	if (want.n)
+		qsort(want.v, want.n, sizeof(*want.v), cmp_u32);
 
 	/* Delete tgids no longer wanted. */
 	if (bpf_map_get_next_key(p->targets_fd, NULL, &key) == 0) {
 		for (;;) {
 			int more = bpf_map_get_next_key(p->targets_fd, &key, &next) == 0;
 
-			if (!nwant || !bsearch(&key, want, nwant, sizeof(*want), cmp_u32))
-				PUSH(cur, ncur, curcap, key);
+			if ((!want.n || !bsearch(&key, want.v, want.n, sizeof(*want.v),
+						 cmp_u32)) &&
+			    (err = u32_vec__push(&cur, key)))
+				goto out;
 			if (!more)
 				break;
 			key = next;
 		}
 	}
-	for (size_t i = 0; i < ncur; i++)
-		bpf_map_delete_elem(p->targets_fd, &cur[i]);
-	for (size_t i = 0; i < nwant; i++) {
-		if (bpf_map_update_elem(p->targets_fd, &want[i], &one, BPF_ANY)) {
+	for (size_t i = 0; i < cur.n; i++)
+		bpf_map_delete_elem(p->targets_fd, &cur.v[i]);
+	for (size_t i = 0; i < want.n; i++) {
+		if (bpf_map_update_elem(p->targets_fd, &want.v[i], &one, BPF_ANY)) {
 			p->cnt.targets_full++;
 			break;
 		}
 	}
-	err = (int)nwant;
-#undef PUSH
+	err = (int)want.n;
 out:
-	if (d)
-		closedir(d);
-	free(want);
-	free(cur);
+	free(want.v);
+	free(cur.v);
 	return err;
 }
 

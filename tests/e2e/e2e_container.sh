@@ -34,7 +34,8 @@ fi
 CG="$CG2/bw-e2e-docker/docker/$ID"
 mkdir -p "$CG" || { echo "FAIL - cannot create $CG"; exit 1; }
 
-write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" "^bw-ctr$"
+# Syscalls are traced by cgroup: only once the workload is in the container.
+write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" 'cgroup: /bw-e2e-docker'
 "$BIN" run --config "$TMP/bpfwatch.yml" >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 check "agent becomes ready" wait_http "http://127.0.0.1:$PORT/-/ready" 30
@@ -47,7 +48,9 @@ sleep 2.5
 curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m1"
 check "run-queue latency carries the container id" \
 	grep -q "^bpfwatch_runqueue_latency_seconds_count{comm=\"bw-ctr\",container=\"$ID\"} [1-9]" "$TMP/m1"
-check "syscall latency carries the container id" \
+check "the cgroup selector picked the workload up" \
+	grep -q '^bpfwatch_probe_targets{probe="syscall_latency"} [1-9]' "$TMP/m1"
+check "cgroup-targeted syscall latency carries the container id" \
 	grep -q "^bpfwatch_syscall_latency_seconds_count{syscall=\"clock_nanosleep\",comm=\"bw-ctr\",container=\"$ID\"} [1-9]" "$TMP/m1"
 
 wait "$SP"

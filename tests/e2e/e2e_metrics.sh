@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 . "$(dirname "$0")/lib.sh"
-write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" "^bw-e2e"
+write_config "$TMP/bpfwatch.yml" "$PORT" "$TMP/state" 'comm: "^bw-e2e"'
 
 # --- bad input --------------------------------------------------------------
 cat > "$TMP/bad.yml" <<'EOF'

@@ -32,8 +32,8 @@ wait_http() {	# wait_http URL SECONDS: until URL answers 200
 # The comm as the hex the sleeper workload takes.
 hexname() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 
-# write_config FILE PORT STATE_DIR COMM_REGEX: 1 s ticks, syscall latency
-# on for processes whose comm matches.
+# write_config FILE PORT STATE_DIR SELECTOR: 1 s ticks, syscall latency on
+# for the processes a targets selector matches, e.g. 'comm: "^bw"'.
 write_config() {
 	cat > "$1" <<EOC
 global:
@@ -45,6 +45,6 @@ probes:
   syscall_latency:
     enabled: true
     targets:
-      comm: "$4"
+      $4
 EOC
 }

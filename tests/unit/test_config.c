@@ -310,8 +310,8 @@ static void test_unknown_fields(void **state)
 		     "      \n    max_entry: 1\n",
 		     "t.yml:5:5: unknown field 'max_entry' in probes.block_io_latency");
 	expect_error("probes:\n  syscall_latency:\n    targets:\n"
-		     "      pids: [1]\n      cgroup: /sys/fs/cgroup/x\n",
-		     "t.yml:5:7: unknown field 'cgroup' in "
+		     "      pids: [1]\n      container: abc\n",
+		     "t.yml:5:7: unknown field 'container' in "
 		     "probes.syscall_latency.targets");
 	/* keys match on their full text, not a prefix */
 	expect_error("global: {strictly: true, \"strict\\0\": true}\n",
@@ -375,7 +375,7 @@ static void test_wrong_types(void **state)
 		     "a pid, got a sequence");
 	expect_error("probes:\n  syscall_latency:\n    targets:\n",
 		     "t.yml:3:13: probes.syscall_latency.targets: expected a mapping "
-		     "with pids and/or comm, got null");
+		     "with pids, comm, exe or cgroup, got null");
 	expect_error("probes:\n  syscall_latency:\n    targets: {comm: [a]}\n",
 		     "t.yml:3:21: probes.syscall_latency.targets.comm: expected a "
 		     "regular expression, got a sequence");
@@ -421,8 +421,8 @@ static void test_out_of_range(void **state)
 		     "t.yml:1:44: probes.syscall_latency.targets.pids: expected 1 to "
 		     "1024 pids, got 0");
 	expect_error("probes: {syscall_latency: {targets: {}}}\n",
-		     "t.yml:1:37: probes.syscall_latency.targets: expected pids "
-		     "and/or comm");
+		     "t.yml:1:37: probes.syscall_latency.targets: expected at least "
+		     "one of pids, comm, exe, cgroup");
 }
 
 static void test_too_many_pids(void **state)
@@ -857,6 +857,13 @@ static void test_functions(void **state)
 	assert_int_equal(cfg->functions[5].pid, 7);
 	config__free(cfg);
 
+	cfg = expect_ok("probes:\n  syscall_latency:\n"
+			"    targets: {exe: /usr/sbin/nginx, cgroup: '/docker/*'}\n");
+	assert_true(cfg->probes[PROBE_SYSCALL].targets.set);
+	assert_string_equal(cfg->probes[PROBE_SYSCALL].targets.exe, "/usr/sbin/nginx");
+	assert_string_equal(cfg->probes[PROBE_SYSCALL].targets.cgroup, "/docker/*");
+	config__free(cfg);
+
 	cfg = expect_ok("probes:\n  functions: []\n");
 	assert_int_equal(cfg->nfunctions, 0);
 	config__free(cfg);
@@ -888,6 +895,12 @@ static void test_function_errors(void **state)
 		     "t.yml:3:31: unknown field 'sym' in probes.functions[0]");
 	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: f, pid: 0}\n",
 		     "t.yml:3:36: probes.functions[0].pid: must be between 1 and 4194304, got '0'");
+	expect_error("probes:\n  syscall_latency:\n    targets: {exe: nginx}\n",
+		     "t.yml:3:20: probes.syscall_latency.targets.exe: expected an absolute "
+		     "path starting with /, got 'nginx'");
+	expect_error("probes:\n  syscall_latency:\n    targets: {}\n",
+		     "t.yml:3:14: probes.syscall_latency.targets: expected at least one "
+		     "of pids, comm, exe, cgroup");
 	expect_error("probes:\n  functions: {binary: /x}\n",
 		     "t.yml:2:14: probes.functions: expected a sequence of functions, got a mapping");
 	expect_error("probes:\n  functions:\n    - {binary: /x, symbol: f, targets: {comm: '('}}\n",
