@@ -26,6 +26,16 @@ static __always_inline __s64 bw_task_state(void *task)
 	return BPF_CORE_READ((struct task_struct___o *)task, state);
 }
 
+/* The same for a trusted (tp_btf) task pointer: plain loads. */
+static __always_inline __s64 bw_task_state_btf(void *task)
+{
+	struct task_struct___x *t = task;
+
+	if (bpf_core_field_exists(t->__state))
+		return t->__state;
+	return ((struct task_struct___o *)task)->state;
+}
+
 /*
  * Kernel 5.17 (commit f3fa33acca9f "block: remove the ->rq_disk field in
  * struct request") moved the disk to request->q->disk.

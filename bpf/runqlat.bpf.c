@@ -34,12 +34,18 @@ struct {
 	__type(value, struct hist);
 } runq_hist SEC(".maps");
 
-static __always_inline int enqueue(struct task_struct *p)
+/*
+ * @btf: called from a tp_btf program, where task pointers are trusted and
+ * fields can be read directly (a plain load) instead of through
+ * bpf_probe_read_kernel() as raw_tp needs.  A compile-time constant in each
+ * inlined copy, so the other branch is never emitted.
+ */
+static __always_inline int enqueue(struct task_struct *p, const bool btf)
 {
-	__u32 pid = BPF_CORE_READ(p, pid);
+	__u32 pid = btf ? p->pid : BPF_CORE_READ(p, pid);
 	__u64 ts;
 
-	if (!pid || !bw_wanted(BPF_CORE_READ(p, tgid)))
+	if (!pid || !bw_wanted(btf ? p->tgid : BPF_CORE_READ(p, tgid)))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&runq_start, &pid, &ts, BPF_ANY))
@@ -48,17 +54,17 @@ static __always_inline int enqueue(struct task_struct *p)
 }
 
 static __always_inline int switch_to(struct task_struct *prev,
-				     struct task_struct *next)
+				     struct task_struct *next, const bool btf)
 {
 	struct runq_key key = {};
 	struct hist *h;
 	__u64 *tsp, delta;
 	__u32 pid;
 
-	if (bw_task_state(prev) == TASK_RUNNING)
-		enqueue(prev);
+	if ((btf ? bw_task_state_btf(prev) : bw_task_state(prev)) == TASK_RUNNING)
+		enqueue(prev, btf);
 
-	pid = BPF_CORE_READ(next, pid);
+	pid = btf ? next->pid : BPF_CORE_READ(next, pid);
 	tsp = bpf_map_lookup_elem(&runq_start, &pid);
 	if (!tsp)
 		return 0;
@@ -67,8 +73,13 @@ static __always_inline int switch_to(struct task_struct *prev,
 	if ((__s64)delta < 0)
 		return 0;
 
-	key.cgroup_id = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
-	bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), next->comm);
+	if (btf) {
+		key.cgroup_id = next->cgroups->dfl_cgrp->kn->id;
+		__builtin_memcpy(key.comm, next->comm, sizeof(key.comm));
+	} else {
+		key.cgroup_id = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+		bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), next->comm);
+	}
 	h = bw_hist_get(&runq_hist, &key);
 	if (h)
 		bw_hist_record(h, delta);
@@ -78,39 +89,39 @@ static __always_inline int switch_to(struct task_struct *prev,
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(tp_btf_sched_wakeup, struct task_struct *p)
 {
-	return enqueue(p);
+	return enqueue(p, true);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(tp_btf_sched_wakeup_new, struct task_struct *p)
 {
-	return enqueue(p);
+	return enqueue(p, true);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tp_btf_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	return switch_to(prev, next);
+	return switch_to(prev, next, true);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(raw_tp_sched_wakeup, struct task_struct *p)
 {
-	return enqueue(p);
+	return enqueue(p, false);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_tp_sched_wakeup_new, struct task_struct *p)
 {
-	return enqueue(p);
+	return enqueue(p, false);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_tp_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	return switch_to(prev, next);
+	return switch_to(prev, next, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";
