@@ -85,6 +85,12 @@ SYSCALL_HDR := $(firstword $(wildcard /usr/include/$(ARCH)-linux-gnu/asm/unistd_
 .PHONY: all
 all: $(BIN)
 
+# Keep intermediate objects (BPF .o behind skeletons, test objects): make
+# would otherwise delete them and rebuild everything next time.  A recipe
+# that fails leaves no half-written target behind.
+.SECONDARY:
+.DELETE_ON_ERROR:
+
 $(OUT) $(OUT)/bpf $(OUT)/obj/agent $(OUT)/obj/exporters $(OUT)/tests $(OUT)/workloads $(OUT)/bench:
 	$(Q)mkdir -p $@
 
