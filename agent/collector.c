@@ -38,7 +38,8 @@ struct collector {
 		*f_runtime, *f_errors, *f_filtered, *f_entries, *f_max_entries,
 		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
 		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets,
-		*f_func_attached;
+		*f_func_attached, *f_trap, *f_overhead, *f_state, *f_ratio,
+		*f_budget;
 };
 
 static double now_real(void)
@@ -107,6 +108,23 @@ struct collector *collector__new(const struct config *cfg,
 	    "series_idle_timeout, or their cgroup is gone.");
 	FAM(f_func_attached, "bpfwatch_function_attached", METRIC_GAUGE,
 	    "1 if a probes.functions entry is attached, 0 if not; reason says why not.");
+	FAM(f_trap, "bpfwatch_uprobe_trap_seconds", METRIC_GAUGE,
+	    "Cost of one uprobe hit measured at start-up, by the kind of probed "
+	    "instruction (push and nop are emulated, other instructions "
+	    "single-stepped; return: what a uretprobe adds per call).");
+	FAM(f_overhead, "bpfwatch_function_overhead_seconds_total", METRIC_COUNTER,
+	    "Estimated CPU time the probes of a probes.functions entry cost the "
+	    "traced processes (uprobe traps and BPF run time).");
+	FAM(f_state, "bpfwatch_probe_state", METRIC_GAUGE,
+	    "1 for the current state of a probes.functions entry under its "
+	    "overhead budget: active, sampled (attached part of the time) or "
+	    "suspended.");
+	FAM(f_ratio, "bpfwatch_function_sample_ratio", METRIC_GAUGE,
+	    "Share of the time a probes.functions entry is attached: its counts "
+	    "and histograms cover this share of the calls.");
+	FAM(f_budget, "bpfwatch_function_overhead_budget", METRIC_GAUGE,
+	    "Overhead budget of a probes.functions entry, in CPUs (0.01 = 1% of "
+	    "one CPU).");
 	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
 	    "Processes currently selected by a probe's targets (pids and comm "
 	    "regex; only for probes with targets).");
@@ -219,6 +237,28 @@ static void probe_metrics(struct collector *c, const char *name,
 	put(c, c->f_expired, l, 2, (double)cnt->gone);
 }
 
+/* Overhead budget of entry @i: cost so far, state, sampled share. */
+static void func_budget_metrics(struct collector *c, size_t i,
+				const struct funcprobe_status *fs)
+{
+	struct funcprobe_overhead o;
+	struct label l[3];
+
+	if (!funcprobe__overhead(c->fp, i, &o))
+		return;
+	l[0] = (struct label){ "function", fs->function };
+	l[1] = (struct label){ "binary", fs->binary };
+	put(c, c->f_overhead, l, 2, o.spent_s);
+	put(c, c->f_ratio, l, 2, o.ratio);
+	put(c, c->f_budget, l, 2, o.limit);
+	l[0] = (struct label){ "probe", "functions" };
+	l[1] = (struct label){ "function", fs->function };
+	for (int s = 0; s < BUDGET__COUNT; s++) {
+		l[2] = (struct label){ "state", budget_state__name((enum budget_state)s) };
+		put(c, c->f_state, l, 3, o.state == (enum budget_state)s);
+	}
+}
+
 static void func_metrics(struct collector *c)
 {
 	struct probe_prog_stats st[16];
@@ -236,6 +276,14 @@ static void func_metrics(struct collector *c)
 		l[2] = (struct label){ "attach_type", fs.attach_type };
 		l[3] = (struct label){ "reason", fs.reason };
 		put(c, c->f_func_attached, l, 4, fs.attached);
+		func_budget_metrics(c, i, &fs);
+	}
+	for (int k = 0; k < CALIB__COUNT; k++) {
+		struct label l = { "insn", calib_insn__name((enum calib_insn)k) };
+		double ns;
+
+		if (funcprobe__trap_ns(c->fp, (enum calib_insn)k, &ns))
+			put(c, c->f_trap, &l, 1, ns / 1e9);
 	}
 	n = funcprobe__prog_stats(c->fp, st, 16);
 	funcprobe__counters(c->fp, &cnt);
@@ -347,6 +395,7 @@ int collector__tick(struct collector *c)
 		err = funcprobe__collect(c->fp, c->store, c->lb, c->cfg->idle_timeout_ms);
 		if (err)
 			pr_warn("functions: collecting failed: %s", strerror(-err));
+		funcprobe__budget_tick(c->fp);
 	}
 	c->ticks++;
 	self_metrics(c);

@@ -614,6 +614,41 @@ static void field__log_level(struct parser *p, const struct field *f,
 		parser__expected(p, path, n, "one of error, warn, info, debug");
 }
 
+/*
+ * A share of one CPU: a decimal number ("0.01", "1e-3") or a percentage
+ * ("1%", "0.5%"), in (0, 1].  Only digits, '.', and an exponent are taken
+ * (strtod would also read "inf", "nan", hex and leading spaces).
+ */
+static void field__cpu_share(struct parser *p, const struct field *f,
+			     const char *path, const yaml_node_t *n, void *obj)
+{
+	const char *s = scalar__text(n);
+	double *dst = field__ptr(f, obj), v;
+	char q[QUOTE_BUF], *end;
+	size_t len;
+
+	len = s ? strspn(s, "0123456789.eE+-") : 0;
+	if (!len || !strchr("0123456789.-", s[0]) || (s[len] && strcmp(s + len, "%"))) {
+		parser__expected(p, path, n, "a share of one CPU such as 0.01 or 1%");
+		return;
+	}
+	/* out of range (ERANGE) gives 0 or HUGE_VAL: refused below */
+	v = strtod(s, &end);
+	if (end != s + len) {
+		parser__expected(p, path, n, "a share of one CPU such as 0.01 or 1%");
+		return;
+	}
+	if (s[len] == '%')
+		v /= 100.0;
+	if (!(v > 0) || v > 1) {
+		parser__error(p, &n->start_mark,
+			      "%s: must be more than 0 and at most 1 (100%%), got '%s'",
+			      path, scalar__quote(n, q));
+		return;
+	}
+	*dst = v;
+}
+
 static void field__pids(struct parser *p, const struct field *f,
 			const char *path, const yaml_node_t *n, void *obj)
 {
@@ -774,6 +809,7 @@ static void field__usdt(struct parser *p, const struct field *f,
 struct func_raw {
 	char *name, *binary, *symbol, *usdt, *usdt_begin, *usdt_end, *kernel;
 	uint32_t pid;
+	double overhead_budget;
 	struct targets_cfg targets;
 };
 
@@ -790,6 +826,8 @@ static const struct field func_fields[] = {
 	{ .key = "kernel", .parse = field__string, .off = offsetof(struct func_raw, kernel) },
 	{ .key = "pid", .parse = field__u32, .off = offsetof(struct func_raw, pid),
 	  .min = 1, .max = PID_MAX },
+	{ .key = "overhead_budget", .parse = field__cpu_share,
+	  .off = offsetof(struct func_raw, overhead_budget) },
 	{ .key = "targets", .parse = field__targets,
 	  .off = offsetof(struct func_raw, targets), .sub = targets_fields },
 	{ 0 },
@@ -858,6 +896,7 @@ static void func__finish(struct parser *p, const char *path, const yaml_node_t *
 	fn->binary = r->binary;
 	r->binary = NULL;
 	fn->pid = r->pid;
+	fn->overhead_budget = r->overhead_budget;
 	fn->targets = r->targets;
 	memset(&r->targets, 0, sizeof(r->targets));
 	if (r->name) {
@@ -1007,6 +1046,8 @@ static const struct field global_fields[] = {
 	  .off = offsetof(struct config, strict) },
 	{ .key = "log_level", .parse = field__log_level,
 	  .off = offsetof(struct config, log_level) },
+	{ .key = "overhead_budget", .parse = field__cpu_share,
+	  .off = offsetof(struct config, overhead_budget) },
 	{ 0 },
 };
 
@@ -1173,6 +1214,7 @@ static struct config *config__new_default(const char *name)
 	cfg->max_series = 50000;
 	cfg->strict = false;
 	cfg->log_level = LOG_INFO;
+	cfg->overhead_budget = 0.01;
 	cfg->probes[PROBE_RUNQ].enabled = true;
 	cfg->probes[PROBE_RUNQ].max_entries = 2048;
 	cfg->probes[PROBE_BIO].enabled = true;

@@ -11,6 +11,8 @@
  *                                # dropped and counted
  *     strict: false              # a probe that cannot attach is fatal
  *     log_level: info            # error | warn | info | debug
+ *     overhead_budget: 1%        # CPU a probes.functions entry may cost,
+ *                                # as a fraction of one CPU (0.01 or "1%")
  *   web:
  *     listen_address: ":9477"    # [host]:port
  *   state_dir: /var/lib/bpfwatch
@@ -89,7 +91,8 @@ struct probe_cfg {
  *     usdt_end: app:req__done
  *   - kernel: vfs_read                             # fentry, else kprobe
  * Optional on every entry: name (the `function` label; default: the symbol,
- * "provider:name", or the kernel function), pid (one process), targets.
+ * "provider:name", or the kernel function), pid (one process), targets,
+ * overhead_budget (overrides global.overhead_budget for this entry).
  */
 enum func_kind {
 	FUNC_UPROBE = 0,	/* uprobe + uretprobe on a symbol: timed */
@@ -110,6 +113,7 @@ struct func_cfg {
 	char *kernel;		/* FUNC_KERNEL */
 	uint32_t pid;		/* 0 = every process */
 	struct targets_cfg targets;
+	double overhead_budget;	/* (0, 1] of one CPU; 0 = the global one */
 	unsigned int line, col;	/* 1-based position of the entry */
 };
 
@@ -123,6 +127,7 @@ struct config {
 	uint32_t max_series;		/* 1..10000000, default 50000 */
 	bool strict;
 	enum log_level log_level;
+	double overhead_budget;		/* (0, 1] of one CPU, default 0.01 */
 	char *listen_address;		/* default ":9477" */
 	char *state_dir;		/* default "/var/lib/bpfwatch" */
 	struct probe_cfg probes[PROBE__COUNT];

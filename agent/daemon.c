@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `bpfwatch run`: the daemon.  One epoll loop over a signalfd (SIGINT,
- * SIGTERM, SIGHUP), a timerfd for the collection tick and the HTTP
- * server's epoll fd.  Start-up order makes failure clean: config, then the
+ * SIGTERM, SIGHUP), a timerfd for the collection tick, the function
+ * probe's duty-cycle timerfd (overhead budget) and the HTTP server's
+ * epoll fd.  Start-up order makes failure clean: config, then the
  * listening socket (a port in use fails before anything is attached), then
  * probes; every exit path detaches every BPF link and program.
  */
@@ -113,6 +114,9 @@ static int setup_fds(struct agent *a)
 	ev.data.fd = http__fd(a->http);
 	if (epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	ev.data.fd = funcprobe__timer_fd(a->fp);
+	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
 	return 0;
 }
 
@@ -154,6 +158,8 @@ static int loop(struct agent *a)
 							 (unsigned long long)expirations - 1);
 					collector__tick(a->collector);
 				}
+			} else if (fd == funcprobe__timer_fd(a->fp)) {
+				funcprobe__timer(a->fp);
 			}
 		}
 		/* MHD's own timeouts: run it every time round, it is cheap. */
@@ -226,7 +232,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 
 static int attach_probes(struct agent *a)
 {
-	int failed = 0;
+	int failed = 0, err;
 
 	for (int i = 0; i < PROBE__COUNT; i++) {
 		struct probe *p = probe__new((enum probe_id)i, &a->cfg->probes[i], &a->feat);
@@ -268,6 +274,9 @@ static int attach_probes(struct agent *a)
 		}
 	}
 	collector__set_funcprobe(a->collector, a->fp);
+	err = funcprobe__budget_start(a->fp, a->cfg->overhead_budget);
+	if (err)
+		pr_warn("functions: overhead budget not enforced: %s", strerror(-err));
 	return failed;
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
@@ -39,11 +40,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfutil.h"
 #include "hist.h"
 #include "stats.h"
 #include "funclat.h"
 #include "funclat.skel.h"
 
+#include "budget.h"
+#include "calib.h"
 #include "expo.h"
 #include "funcprobe.h"
 #include "histexpo.h"
@@ -90,6 +94,38 @@ struct func_entry {
 	char reason[REASON_LEN];
 	struct bpf_link *links[2];
 	struct funclat_bpf *fobj;	/* fentry: object of its own */
+	/* Overhead budget (funcprobe__budget_start).  An attached entry keeps
+	 * `attached` while its links come and go with the duty cycle. */
+	struct budget bs;
+	double limit;		/* share of one CPU it may cost */
+	double hit_ns;		/* estimated cost of one hit (func_hits) */
+	bool linked;		/* links up */
+	bool relink_failed;	/* re-attaching failed (logged once) */
+	uint64_t flip_at;	/* next link change (CLOCK_MONOTONIC ns), 0 none */
+	uint64_t flip_since;	/* when the links last came up (a duty cycle
+				 * starts), or the state last changed */
+	uint64_t overhang_ns;	/* detaching: time the second link keeps
+				 * trapping while the first one goes */
+	uint64_t acct_from;	/* linked time counted up to here */
+	uint64_t obs_ns;	/* linked time since the last estimate */
+	uint64_t obs_hits;	/* program runs in that time */
+	double obs_bpf_ns;	/* BPF run time of those runs */
+	uint64_t hits_prev;	/* func_hits at the last tick */
+	uint64_t dhits;		/* hits in the last tick */
+	uint64_t fprev_cnt, fprev_ns;	/* fentry object's run stats, last tick */
+	double cost;		/* last full-rate estimate, CPU s/s; < 0 none */
+	double spent_s;		/* estimated CPU seconds spent, since start */
+	enum calib_insn insn;	/* what its traps cost (uprobe, USDT) */
+};
+
+/* Program groups sharing the main object's programs: BPF run time per
+ * run is averaged over a group. */
+enum prog_group {
+	GROUP_UPROBE = 0,
+	GROUP_USDT,
+	GROUP_PAIR,
+	GROUP_KPROBE,
+	GROUP__COUNT,
 };
 
 struct funcprobe {
@@ -101,6 +137,13 @@ struct funcprobe {
 	struct probe_counters cnt;
 	struct hist *val;	/* scratch for map reads */
 	struct hist *sum;	/* scratch for funcprobe__read */
+	/* overhead budget: off until funcprobe__budget_start() */
+	bool budget_on;
+	int timer_fd;			/* duty-cycle timer, -1 when off */
+	int hits_fd;			/* func_hits */
+	double trap_ns[CALIB__COUNT];	/* per hit: calibrated, or assumed */
+	bool trap_measured[CALIB__COUNT];
+	uint64_t gprev_cnt[GROUP__COUNT], gprev_ns[GROUP__COUNT];	/* last tick */
 };
 
 static const char *or_empty(const char *s)
@@ -909,6 +952,54 @@ static int attach_kernel(struct funcprobe *fp, struct func_entry *e, size_t id,
 	return -EOPNOTSUPP;
 }
 
+/*
+ * Links only: the duty cycle of the overhead budget.  The entry (uprobe)
+ * link goes first, so no call starts being timed whose return would then
+ * be missed.  The maps, and the fentry object, stay.
+ */
+static void unlink_entry(struct func_entry *e)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(e->links[i]);
+		e->links[i] = NULL;
+	}
+}
+
+/* Attach the links of an entry that was attached before (its reason is
+ * filled on failure).  0 or -errno. */
+static int relink_entry(struct funcprobe *fp, struct func_entry *e, size_t id)
+{
+	char why[200];
+	int err;
+
+	switch (e->cfg->kind) {
+	case FUNC_UPROBE:
+		err = attach_uprobe(fp, e, id);
+		break;
+	case FUNC_USDT:
+	case FUNC_USDT_PAIR:
+		err = attach_usdt(fp, e, id);
+		break;
+	default:
+		if (e->fobj) {
+			e->links[0] = bpf_program__attach(e->fobj->progs.fentry_entry);
+			if (e->links[0])
+				e->links[1] = bpf_program__attach(e->fobj->progs.fexit_return);
+			err = e->links[1] ? 0 : -errno;
+			snprintf(why, sizeof(why), "attach: %s", strerror(-err));
+		} else {
+			err = attach_kprobe(fp, e, id, why, sizeof(why));
+		}
+		if (err)
+			snprintf(e->reason, sizeof(e->reason), "kernel '%s': %s: %s",
+				 e->cfg->kernel, e->attach_type, why);
+		break;
+	}
+	if (err)
+		unlink_entry(e);
+	return err;
+}
+
 static void detach_entry(struct func_entry *e)
 {
 	for (int i = 0; i < 2; i++) {
@@ -969,6 +1060,7 @@ static int load_object(struct funcprobe *fp, const struct features *feat)
 	fp->fstats_fd = bpf_map__fd(fp->skel->maps.funclat_stats);
 	fp->filtered_fd = bpf_map__fd(fp->skel->maps.func_filtered);
 	fp->targets_fd = bpf_map__fd(fp->skel->maps.func_targets);
+	fp->hits_fd = bpf_map__fd(fp->skel->maps.func_hits);
 	return 0;
 }
 
@@ -984,6 +1076,7 @@ struct funcprobe *funcprobe__new(const struct func_cfg *fns, size_t n,
 		return NULL;
 	fp->hist_fd = fp->calls_fd = fp->stats_fd = fp->fstats_fd = -1;
 	fp->filtered_fd = fp->targets_fd = -1;
+	fp->hits_fd = fp->timer_fd = -1;
 	fp->cnt.max_entries = FUNCLAT_HIST_ENTRIES;
 	fp->val = calloc(1, sizeof(*fp->val));
 	fp->sum = calloc(1, sizeof(*fp->sum));
@@ -1064,6 +1157,8 @@ void funcprobe__free(struct funcprobe *fp)
 		free(fp->e[i].binary);
 	}
 	funclat_bpf__destroy(fp->skel);
+	if (fp->timer_fd >= 0)
+		close(fp->timer_fd);
 	free(fp->e);
 	free(fp->val);
 	free(fp->sum);
@@ -1214,14 +1309,6 @@ out:
 
 /* ---- reading ------------------------------------------------------------ */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void comm_str(const char *comm, char *out)
 {
 	memcpy(out, comm, BW_COMM_LEN);
@@ -1276,7 +1363,7 @@ static int collect_map(struct funcprobe *fp, struct store *s, struct labeler *lb
 	int fd = is_hist ? fp->hist_fd : fp->calls_fd;
 	struct func_key key, next;
 	struct func_count cnt;
-	uint64_t now = mono_ns(), last;
+	uint64_t now = bw_mono_ns(), last;
 	int more, seen = 0, err;
 
 	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
@@ -1399,15 +1486,9 @@ int funcprobe__read(const struct funcprobe *fp, size_t i, struct hist *out,
 
 static int add_prog_stats(struct bpf_program *prog, struct probe_prog_stats *out)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_program__fd(prog);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+	if (!bw_prog_runs(prog, &out->run_cnt, &out->run_time_ns))
 		return 0;
 	out->name = bpf_program__name(prog);
-	out->run_cnt = info.run_cnt;
-	out->run_time_ns = info.run_time_ns;
 	return 1;
 }
 
@@ -1432,36 +1513,473 @@ int funcprobe__prog_stats(const struct funcprobe *fp,
 	return n;
 }
 
-static uint64_t percpu_sum(int fd, __u32 idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0, *vals;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &idx, vals) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
-
 void funcprobe__counters(const struct funcprobe *fp, struct probe_counters *c)
 {
 	*c = fp->cnt;
-	c->hist_full = percpu_sum(fp->stats_fd, BW_STAT_HIST_FULL);
-	c->start_full = percpu_sum(fp->stats_fd, BW_STAT_START_FULL);
-	c->filtered = percpu_sum(fp->stats_fd, BW_STAT_FILTERED);
+	c->hist_full = bw_percpu_sum(fp->stats_fd, BW_STAT_HIST_FULL);
+	c->start_full = bw_percpu_sum(fp->stats_fd, BW_STAT_START_FULL);
+	c->filtered = bw_percpu_sum(fp->stats_fd, BW_STAT_FILTERED);
 }
 
 void funcprobe__frame_counters(const struct funcprobe *fp,
 			       struct funcprobe_frame_counters *c)
 {
-	c->depth_overflow = percpu_sum(fp->fstats_fd, FL_STAT_DEPTH);
-	c->lost_frames = percpu_sum(fp->fstats_fd, FL_STAT_LOST);
-	c->missing_frames = percpu_sum(fp->fstats_fd, FL_STAT_MISSING);
-	c->calls_full = percpu_sum(fp->fstats_fd, FL_STAT_CALLS_FULL);
+	c->depth_overflow = bw_percpu_sum(fp->fstats_fd, FL_STAT_DEPTH);
+	c->lost_frames = bw_percpu_sum(fp->fstats_fd, FL_STAT_LOST);
+	c->missing_frames = bw_percpu_sum(fp->fstats_fd, FL_STAT_MISSING);
+	c->calls_full = bw_percpu_sum(fp->fstats_fd, FL_STAT_CALLS_FULL);
+}
+
+/* ---- overhead budget ------------------------------------------------------ */
+
+/*
+ * Per-hit costs assumed when calibration fails: what the build VM measured
+ * (BENCHMARKS.md), so that the budget still means something.
+ */
+static const double trap_fallback_ns[CALIB__COUNT] = {
+	[CALIB_PUSH] = 5000.0,
+	[CALIB_NOP] = 5000.0,
+	[CALIB_OTHER] = 18500.0,
+	[CALIB_RETURN] = 1500.0,
+};
+
+static const char *const insn_desc[CALIB__COUNT] = {
+	[CALIB_PUSH] = "on push, which the kernel emulates",
+	[CALIB_NOP] = "on a USDT nop",
+	[CALIB_OTHER] = "on other instructions, which the kernel single-steps",
+	[CALIB_RETURN] = "a uretprobe adds",
+};
+
+static uint64_t hits_of(const struct funcprobe *fp, size_t i)
+{
+	return bw_percpu_sum(fp->hits_fd, (__u32)i);
+}
+
+/* run_cnt and run_time_ns of @prog added to *cnt and *ns (0 when it is not
+ * loaded or BPF stats are off). */
+static void prog_runs(const struct bpf_program *prog, uint64_t *cnt, uint64_t *ns)
+{
+	uint64_t c, t;
+
+	if (bw_prog_runs(prog, &c, &t)) {
+		*cnt += c;
+		*ns += t;
+	}
+}
+
+static void group_runs(const struct funcprobe *fp, enum prog_group g,
+		       uint64_t *cnt, uint64_t *ns)
+{
+	const struct funclat_bpf *s = fp->skel;
+
+	*cnt = *ns = 0;
+	switch (g) {
+	case GROUP_UPROBE:
+		prog_runs(s->progs.uprobe_entry, cnt, ns);
+		prog_runs(s->progs.uretprobe_return, cnt, ns);
+		break;
+	case GROUP_USDT:
+		prog_runs(s->progs.usdt_count, cnt, ns);
+		break;
+	case GROUP_PAIR:
+		prog_runs(s->progs.usdt_begin, cnt, ns);
+		prog_runs(s->progs.usdt_end, cnt, ns);
+		break;
+	default:
+		prog_runs(s->progs.kprobe_entry, cnt, ns);
+		prog_runs(s->progs.kretprobe_return, cnt, ns);
+		break;
+	}
+}
+
+static enum prog_group group_of(const struct func_entry *e)
+{
+	switch (e->cfg->kind) {
+	case FUNC_UPROBE: return GROUP_UPROBE;
+	case FUNC_USDT: return GROUP_USDT;
+	case FUNC_USDT_PAIR: return GROUP_PAIR;
+	default: return GROUP_KPROBE;
+	}
+}
+
+/* The kind of instruction a uprobe entry traps on, from the binary (USDT
+ * probes sit on a nop). */
+static enum calib_insn first_insn(const struct func_entry *e)
+{
+	uint8_t code[2];
+	ssize_t n = -1;
+	int fd;
+
+	if (e->cfg->kind != FUNC_UPROBE)
+		return CALIB_NOP;
+	fd = open(e->binary, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, code, sizeof(code), (off_t)e->offset);
+		close(fd);
+	}
+	return n > 0 ? calib__classify(code, (size_t)n) : CALIB_OTHER;
+}
+
+static bool uses_traps(const struct func_entry *e)
+{
+	return e->cfg->kind != FUNC_KERNEL;
+}
+
+/* Measure what @need asks for; what cannot be measured is assumed. */
+static void calibrate(struct funcprobe *fp, const bool *need)
+{
+	const enum calib_insn order[] = { CALIB_PUSH, CALIB_OTHER, CALIB_NOP };
+	char more[512] = "";
+	size_t len = 0;
+	int first = -1, err;
+
+	for (int k = 0; k < CALIB__COUNT; k++) {
+		if (!need[k])
+			continue;
+		err = calib__uprobe_ns((enum calib_insn)k, CALIB_CALLS, CALIB_RUNS,
+				       &fp->trap_ns[k]);
+		fp->trap_measured[k] = !err;
+		if (err) {
+			fp->trap_ns[k] = trap_fallback_ns[k];
+			pr_warn("functions: measuring the uprobe cost (%s) failed: %s; "
+				"assuming %.1f us", calib_insn__name((enum calib_insn)k),
+				strerror(-err), fp->trap_ns[k] / 1000);
+		}
+	}
+	for (size_t j = 0; j < sizeof(order) / sizeof(order[0]); j++) {
+		enum calib_insn k = order[j];
+
+		if (!fp->trap_measured[k])
+			continue;
+		if (first < 0)
+			first = k;
+		else
+			len += (size_t)snprintf(more + len, sizeof(more) - len,
+						"; %.1f us %s", fp->trap_ns[k] / 1000,
+						insn_desc[k]);
+	}
+	if (fp->trap_measured[CALIB_RETURN] && len < sizeof(more))
+		snprintf(more + len, sizeof(more) - len, "; %s %.1f us per call",
+			 insn_desc[CALIB_RETURN], fp->trap_ns[CALIB_RETURN] / 1000);
+	if (first >= 0)
+		pr_info("functions: uprobe costs %.1f us per hit here (%s%s)",
+			fp->trap_ns[first] / 1000, insn_desc[first], more);
+}
+
+/* When the next link change of any entry is due: arm the timer for it,
+ * or disarm it. */
+static void rearm(struct funcprobe *fp)
+{
+	struct itimerspec its = {};
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < fp->n; i++) {
+		uint64_t t = fp->e[i].flip_at;
+
+		if (t && (!next || t < next))
+			next = t;
+	}
+	its.it_value.tv_sec = (time_t)(next / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(next % 1000000000ULL);
+	if (timerfd_settime(fp->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
+		pr_warn("functions: arming the duty-cycle timer failed: %s",
+			strerror(errno));
+}
+
+int funcprobe__budget_start(struct funcprobe *fp, double limit)
+{
+	bool need[CALIB__COUNT] = {};
+	size_t n = 0;
+	uint64_t now;
+
+	if (fp->budget_on || !fp->skel || !(limit > 0))
+		return 0;
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+
+		if (!e->attached)
+			continue;
+		n++;
+		if (!uses_traps(e))
+			continue;
+		e->insn = first_insn(e);
+		need[e->insn] = true;
+		need[CALIB_RETURN] |= e->cfg->kind == FUNC_UPROBE;
+	}
+	if (!n)
+		return 0;
+	fp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fp->timer_fd < 0)
+		return -errno;
+	calibrate(fp, need);
+	for (int g = 0; g < GROUP__COUNT; g++)
+		group_runs(fp, (enum prog_group)g, &fp->gprev_cnt[g], &fp->gprev_ns[g]);
+	now = bw_mono_ns();
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+
+		if (!e->attached)
+			continue;
+		e->limit = e->cfg->overhead_budget > 0 ? e->cfg->overhead_budget : limit;
+		e->bs = budget__init();
+		e->linked = true;
+		e->cost = -1;
+		e->flip_since = e->acct_from = now;
+		e->hits_prev = hits_of(fp, i);
+		/* A uprobe hit is a call (counted on return): entry trap and
+		 * return; kernel entries are costed by their BPF run time. */
+		if (e->cfg->kind == FUNC_UPROBE)
+			e->hit_ns = fp->trap_ns[e->insn] + fp->trap_ns[CALIB_RETURN];
+		else if (uses_traps(e))
+			e->hit_ns = fp->trap_ns[e->insn];
+		if (e->fobj) {
+			e->fprev_cnt = e->fprev_ns = 0;
+			prog_runs(e->fobj->progs.fentry_entry, &e->fprev_cnt, &e->fprev_ns);
+			prog_runs(e->fobj->progs.fexit_return, &e->fprev_cnt, &e->fprev_ns);
+		}
+	}
+	fp->budget_on = true;
+	return 0;
+}
+
+int funcprobe__timer_fd(const struct funcprobe *fp)
+{
+	return fp ? fp->timer_fd : -1;
+}
+
+/*
+ * Take the links of @e down.  Closing a uprobe link waits for an RCU
+ * grace period (about 80 ms on the build VM) and the entry's other link
+ * keeps trapping meanwhile: that time counts as attached, and its
+ * average is the overhang budget__next_flip() plans with.
+ */
+static void unlink_measured(struct func_entry *e)
+{
+	uint64_t t0 = bw_mono_ns(), t1, d;
+	bool two = e->links[1] != NULL;
+
+	bpf_link__destroy(e->links[0]);
+	e->links[0] = NULL;
+	t1 = bw_mono_ns();
+	e->obs_ns += (two ? t1 : t0) - e->acct_from;
+	if (two) {
+		d = t1 - t0;
+		e->overhang_ns = e->overhang_ns ? (3 * e->overhang_ns + d) / 4 : d;
+	}
+	unlink_entry(e);
+	e->linked = false;
+}
+
+/* Bring the links of entry @id up or down, and schedule the next change. */
+static void flip(struct funcprobe *fp, struct func_entry *e, size_t id)
+{
+	int err;
+
+	if (e->linked) {
+		unlink_measured(e);
+	} else {
+		libbpf_glue__quiet(true);
+		err = relink_entry(fp, e, id);
+		libbpf_glue__quiet(false);
+		if (err) {
+			if (!e->relink_failed)
+				pr_warn("function %s: attaching again failed: %s; retrying "
+					"every second", e->cfg->name, e->reason);
+			e->relink_failed = true;
+			e->attached = false;
+			e->flip_at = bw_mono_ns() + BUDGET_PERIOD_NS;
+			return;
+		}
+		if (e->relink_failed)
+			pr_info("function %s: attached again", e->cfg->name);
+		e->relink_failed = false;
+		e->attached = true;
+		snprintf(e->reason, sizeof(e->reason), "ok");
+		e->linked = true;
+		e->acct_from = e->flip_since = bw_mono_ns();
+	}
+	e->flip_at = budget__next_flip(&e->bs, e->linked, e->flip_since,
+				       e->overhang_ns);
+}
+
+void funcprobe__timer(struct funcprobe *fp)
+{
+	uint64_t expirations;
+
+	if (fp->timer_fd < 0)
+		return;
+	if (read(fp->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
+		pr_debug("functions: reading the duty-cycle timer: %s", strerror(errno));
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+
+		/* bw_mono_ns() each time: a detach waits for an RCU grace period */
+		if (e->flip_at && e->flip_at <= bw_mono_ns())
+			flip(fp, e, i);
+	}
+	rearm(fp);
+}
+
+/* "4.3%" of a share of one CPU. */
+static const char *pct(double share, char *buf, size_t len)
+{
+	if (share <= 0)
+		snprintf(buf, len, "0%%");
+	else
+		snprintf(buf, len, "%.*f%%", share < 0.001 ? 3 : share < 0.1 ? 2 : 1,
+			 share * 100);
+	return buf;
+}
+
+static void log_change(const struct func_entry *e, const struct budget *prev)
+{
+	char c[32], b[32];
+
+	pct(e->cost, c, sizeof(c));
+	snprintf(b, sizeof(b), "%g%%", e->limit * 100);
+	switch (e->bs.state) {
+	case BUDGET_SAMPLED:
+		pr_warn("function %s: cost %s of a CPU exceeds its %s budget: sampling "
+			"%.0f%% of the time", e->cfg->name, c, b, e->bs.ratio * 100);
+		break;
+	case BUDGET_SUSPENDED:
+		pr_warn("function %s: cost %s of a CPU exceeds its %s budget even "
+			"sampled %.0f%% of the time: suspended, measuring again every "
+			"%llu s", e->cfg->name, c, b, BUDGET_MIN_RATIO * 100,
+			(unsigned long long)(BUDGET_REPROBE_NS / 1000000000ULL));
+		break;
+	default:
+		pr_info("function %s: cost %s of a CPU is within its %s budget again "
+			"(was %s): active", e->cfg->name, c, b,
+			budget_state__name(prev->state));
+		break;
+	}
+}
+
+/* Apply a new budget state to entry @e: schedule the link changes. */
+static void budget_apply(struct func_entry *e, struct budget next, uint64_t now)
+{
+	struct budget prev = e->bs;
+
+	e->bs = next;
+	if (next.state == prev.state && next.ratio == prev.ratio)
+		return;
+	if (next.state != prev.state)
+		log_change(e, &prev);
+	else
+		pr_debug("function %s: cost %.4f of a CPU: sampling %.1f%% of the time",
+			 e->cfg->name, e->cost, next.ratio * 100);
+	/* A new state starts its cycle now: a sampled entry that is up
+	 * stays up for its share, anything else is brought in line at once
+	 * (the re-probe of a suspended entry comes a full period later). */
+	if (next.state != prev.state) {
+		e->flip_since = now;
+		if (next.state == BUDGET_SAMPLED && e->linked)
+			e->flip_at = budget__next_flip(&next, true, now, e->overhang_ns);
+		else if (next.state == BUDGET_SUSPENDED && !e->linked)
+			e->flip_at = budget__next_flip(&next, false, now, e->overhang_ns);
+		else
+			e->flip_at = next.state == BUDGET_ACTIVE && e->linked ? 0 : now;
+		return;
+	}
+	e->flip_at = budget__next_flip(&next, e->linked, e->flip_since, e->overhang_ns);
+}
+
+/*
+ * Once per collection tick: each entry's hits since the last tick (func_hits)
+ * give its cost (hits x calibrated cost of a hit, plus its share of its
+ * programs' BPF run time), added to what it spent; once it was attached
+ * long enough for an estimate, its full-rate cost decides its next state
+ * (budget.h).
+ */
+void funcprobe__budget_tick(struct funcprobe *fp)
+{
+	double per_hit[GROUP__COUNT], group_ns[GROUP__COUNT];
+	uint64_t group_hits[GROUP__COUNT] = {}, now;
+
+	if (!fp || !fp->budget_on)
+		return;
+	for (int g = 0; g < GROUP__COUNT; g++) {
+		uint64_t cnt, ns;
+
+		group_runs(fp, (enum prog_group)g, &cnt, &ns);
+		group_ns[g] = (double)(ns - fp->gprev_ns[g]);
+		fp->gprev_cnt[g] = cnt;
+		fp->gprev_ns[g] = ns;
+	}
+	/* The run time of a group's programs is shared by its entries in
+	 * proportion to their hits. */
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+		uint64_t hits;
+
+		if (!(e->limit > 0))
+			continue;
+		hits = hits_of(fp, i);
+		e->dhits = hits - e->hits_prev;
+		e->hits_prev = hits;
+		if (!e->fobj)
+			group_hits[group_of(e)] += e->dhits;
+	}
+	for (int g = 0; g < GROUP__COUNT; g++)
+		per_hit[g] = group_hits[g] ? group_ns[g] / (double)group_hits[g] : 0;
+	now = bw_mono_ns();
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+		uint64_t dh = e->dhits, cnt = 0, ns = 0;
+		double bpf;
+
+		if (!(e->limit > 0))
+			continue;
+		if (e->fobj) {
+			prog_runs(e->fobj->progs.fentry_entry, &cnt, &ns);
+			prog_runs(e->fobj->progs.fexit_return, &cnt, &ns);
+			bpf = (double)(ns - e->fprev_ns);
+			e->fprev_cnt = cnt;
+			e->fprev_ns = ns;
+		} else {
+			bpf = (double)dh * per_hit[group_of(e)];
+		}
+		if (e->linked) {
+			e->obs_ns += now - e->acct_from;
+			e->acct_from = now;
+		}
+		e->obs_hits += dh;
+		e->obs_bpf_ns += bpf;
+		e->spent_s += ((double)dh * e->hit_ns + bpf) / 1e9;
+		if (e->obs_ns < BUDGET_MIN_OBSERVE_NS)
+			continue;
+		e->cost = budget__cost(e->obs_hits, e->hit_ns, (uint64_t)e->obs_bpf_ns,
+				       e->obs_ns);
+		e->obs_ns = e->obs_hits = 0;
+		e->obs_bpf_ns = 0;
+		budget_apply(e, budget__next(e->bs, e->cost, e->limit), now);
+	}
+	rearm(fp);
+}
+
+bool funcprobe__overhead(const struct funcprobe *fp, size_t i,
+			 struct funcprobe_overhead *o)
+{
+	const struct func_entry *e;
+
+	if (!fp->budget_on || i >= fp->n || !(fp->e[i].limit > 0))
+		return false;
+	e = &fp->e[i];
+	o->state = e->bs.state;
+	o->ratio = e->bs.ratio;
+	o->limit = e->limit;
+	o->cost = e->cost;
+	o->spent_s = e->spent_s;
+	return true;
+}
+
+bool funcprobe__trap_ns(const struct funcprobe *fp, enum calib_insn insn, double *ns)
+{
+	if (!fp->budget_on || (unsigned int)insn >= CALIB__COUNT ||
+	    !fp->trap_measured[insn])
+		return false;
+	*ns = fp->trap_ns[insn];
+	return true;
 }

@@ -19,6 +19,13 @@
  *
  * Exported: bpfwatch_function_latency_seconds{function,binary,comm,container}
  * (timed kinds) and bpfwatch_function_calls_total{...} (every kind).
+ *
+ * Overhead budget (funcprobe__budget_start, budget.h): every collection
+ * tick each entry's cost is estimated from the runs of its programs
+ * (func_hits) and the calibrated cost of a uprobe hit (calib.h); an entry
+ * over its budget is attached only part of the time (sampled) or
+ * suspended.  Only its links come and go: the maps, and what they have
+ * aggregated, stay, and counts are what was observed.
  */
 #ifndef BPFWATCH_FUNCPROBE_H
 #define BPFWATCH_FUNCPROBE_H
@@ -27,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+#include "calib.h"
 #include "config.h"
 #include "kfeatures.h"
 #include "probes.h"
@@ -88,5 +97,41 @@ struct funcprobe_frame_counters {
 };
 void funcprobe__frame_counters(const struct funcprobe *fp,
 			       struct funcprobe_frame_counters *c);
+
+/*
+ * Enforce overhead budgets from now on: @limit (share of one CPU, e.g.
+ * 0.01) for entries without an overhead_budget of their own.  Measures
+ * the uprobe cost first (calib.h; about 1 s, only when uprobe or USDT
+ * entries are attached).  0 or -errno; without attached entries it does
+ * nothing.
+ */
+int funcprobe__budget_start(struct funcprobe *fp, double limit);
+
+/* The duty-cycle timer (a timerfd, CLOCK_MONOTONIC), -1 when budgets are
+ * off: poll it and call funcprobe__timer() when it is readable. */
+int funcprobe__timer_fd(const struct funcprobe *fp);
+/* Attach or detach the entries whose time has come.  Detaching a uprobe
+ * blocks for an RCU grace period (tens of ms). */
+void funcprobe__timer(struct funcprobe *fp);
+/* Once per collection tick: estimate each entry's cost, decide its state,
+ * log changes.  No-op when budgets are off. */
+void funcprobe__budget_tick(struct funcprobe *fp);
+
+struct funcprobe_overhead {
+	enum budget_state state;
+	double ratio;		/* share of the time attached (1, f, 0) */
+	double limit;		/* the entry's budget, share of one CPU */
+	double cost;		/* last estimate at full rate, CPU seconds per
+				 * second; < 0 before the first */
+	double spent_s;		/* estimated CPU seconds its probes cost the
+				 * traced processes since the budget started */
+};
+/* false when entry @i has no budget (not attached, or budgets off). */
+bool funcprobe__overhead(const struct funcprobe *fp, size_t i,
+			 struct funcprobe_overhead *o);
+/* Calibrated cost of one uprobe hit on @insn in ns; false when it was not
+ * measured (no entry needed it, or the measurement failed). */
+bool funcprobe__trap_ns(const struct funcprobe *fp, enum calib_insn insn,
+			double *ns);
 
 #endif /* BPFWATCH_FUNCPROBE_H */

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfutil.h"
 #include "hist.h"
 #include "stats.h"
 #include "runqlat.h"
@@ -451,51 +452,20 @@ int probe__prog_stats(const struct probe *p, struct probe_prog_stats *out, int m
 	int n = 0;
 
 	for (int i = 0; i < p->nprogs && n < max; i++) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p->progs[i]);
-
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		if (!bw_prog_runs(p->progs[i], &out[n].run_cnt, &out[n].run_time_ns))
 			continue;
 		out[n].name = bpf_program__name(p->progs[i]);
-		out[n].run_cnt = info.run_cnt;
-		out[n].run_time_ns = info.run_time_ns;
 		n++;
 	}
 	return n;
 }
 
-static uint64_t percpu_sum(int fd, __u32 idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0, *vals;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &idx, vals) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
-
 void probe__counters(const struct probe *p, struct probe_counters *c)
 {
 	*c = p->cnt;
-	c->hist_full = percpu_sum(p->stats_fd, BW_STAT_HIST_FULL);
-	c->start_full = percpu_sum(p->stats_fd, BW_STAT_START_FULL);
-	c->filtered = percpu_sum(p->stats_fd, BW_STAT_FILTERED);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	c->hist_full = bw_percpu_sum(p->stats_fd, BW_STAT_HIST_FULL);
+	c->start_full = bw_percpu_sum(p->stats_fd, BW_STAT_START_FULL);
+	c->filtered = bw_percpu_sum(p->stats_fd, BW_STAT_FILTERED);
 }
 
 int probe__collect(struct probe *p, struct store *s, struct labeler *lb,
@@ -504,7 +474,7 @@ int probe__collect(struct probe *p, struct store *s, struct labeler *lb,
 	unsigned char key[MAX_KEY_SIZE], next[MAX_KEY_SIZE];
 	unsigned char (*del)[MAX_KEY_SIZE] = NULL;
 	size_t ndel = 0, delcap = 0;
-	uint64_t now = mono_ns();
+	uint64_t now = bw_mono_ns();
 	uint32_t entries = 0;
 	int more, err = 0;
 

@@ -19,7 +19,8 @@
  * Both are LRU maps keyed by thread id, so exited threads age out.
  *
  * Results: func_hist (timed kinds; the histogram count is the number of
- * timed calls) and func_calls (count-only USDT probes).
+ * timed calls), func_calls (count-only USDT probes) and func_hits (traps
+ * per entry: what the overhead budget is computed from).
  *
  * Limitation: frames are ordered by stack address, so functions running
  * on another stack of the same thread (coroutines, sigaltstack) confuse
@@ -91,6 +92,16 @@ struct {
 	__type(value, __u64);
 } funclat_stats SEC(".maps");
 
+/* func id -> traps: runs of its programs, before any filter (uprobes:
+ * returns only, i.e. calls).  The agent's overhead budget turns these
+ * into CPU time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FUNCLAT_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} func_hits SEC(".maps");
+
 /* Zeroed stack used to create new map entries (too big for the stack). */
 static struct func_stack zero_stack;
 
@@ -100,6 +111,16 @@ static __always_inline void fl_stat_add(__u32 idx, __u64 n)
 
 	if (c)
 		*c += n;
+}
+
+/* Count one run of a program of entry @id; returns @id. */
+static __always_inline __u32 fl_hit(__u32 id)
+{
+	__u64 *c = bpf_map_lookup_elem(&func_hits, &id);
+
+	if (c)
+		*c += 1;
+	return id;
 }
 
 /* True when entry @id traces @tgid; an id out of range is never wanted.
@@ -417,53 +438,56 @@ int BPF_KPROBE(uprobe_entry)
 	return call_push((__u32)bpf_get_attach_cookie(ctx), PT_REGS_SP(ctx));
 }
 
+/* A uprobe entry's hits are counted on return only (one per call): its
+ * return probe is detached last, so it also sees the calls that still
+ * trapped while the entry probe was being detached. */
 SEC("uretprobe")
 int BPF_KRETPROBE(uretprobe_return)
 {
-	return call_pop((__u32)bpf_get_attach_cookie(ctx), PT_REGS_SP(ctx));
+	return call_pop(fl_hit((__u32)bpf_get_attach_cookie(ctx)), PT_REGS_SP(ctx));
 }
 
 SEC("usdt")
 int usdt_count(struct pt_regs *ctx)
 {
-	return count((__u32)bpf_usdt_cookie(ctx));
+	return count(fl_hit((__u32)bpf_usdt_cookie(ctx)));
 }
 
 SEC("usdt")
 int usdt_begin(struct pt_regs *ctx)
 {
-	return pair_push((__u32)bpf_usdt_cookie(ctx), PT_REGS_SP(ctx));
+	return pair_push(fl_hit((__u32)bpf_usdt_cookie(ctx)), PT_REGS_SP(ctx));
 }
 
 SEC("usdt")
 int usdt_end(struct pt_regs *ctx)
 {
-	return pair_pop((__u32)bpf_usdt_cookie(ctx));
+	return pair_pop(fl_hit((__u32)bpf_usdt_cookie(ctx)));
 }
 
 SEC("kprobe")
 int BPF_KPROBE(kprobe_entry)
 {
-	return pair_push((__u32)bpf_get_attach_cookie(ctx), PT_REGS_SP(ctx));
+	return pair_push(fl_hit((__u32)bpf_get_attach_cookie(ctx)), PT_REGS_SP(ctx));
 }
 
 SEC("kretprobe")
 int BPF_KRETPROBE(kretprobe_return)
 {
-	return pair_pop((__u32)bpf_get_attach_cookie(ctx));
+	return pair_pop(fl_hit((__u32)bpf_get_attach_cookie(ctx)));
 }
 
 /* Attach target set per object with bpf_program__set_attach_target(). */
 SEC("fentry")
 int BPF_PROG(fentry_entry)
 {
-	return pair_push(kfunc_id, 0);
+	return pair_push(fl_hit(kfunc_id), 0);
 }
 
 SEC("fexit")
 int BPF_PROG(fexit_return)
 {
-	return pair_pop(kfunc_id);
+	return pair_pop(fl_hit(kfunc_id));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -10,6 +10,13 @@
  *       attached, and with the syscall probe attached (with and without
  *       BPF run-time stats, which the agent keeps on; and restricted to
  *       targets that do not include the caller)
+ *   (d) uprobes end to end: ns per call of a function of this binary (the
+ *       agent's calibration targets, agent/calib.c, one starting with an
+ *       instruction the kernel emulates, one with an instruction it
+ *       single-steps) untraced, with an empty uprobe, an empty uprobe +
+ *       uretprobe, and bpfwatch's function probe; next to what the
+ *       agent's calibration estimates for the function probe, and how
+ *       long detaching takes
  *
  * A benchmark, not a test: nothing fails on a time.  It exits non-zero only
  * when something could not be measured (not root, a probe did not attach).
@@ -41,9 +48,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "calib.skel.h"
 #include "empty.skel.h"
 
+#include "calib.h"
 #include "config.h"
+#include "funcprobe.h"
 #include "kfeatures.h"
 #include "libbpf_glue.h"
 #include "log.h"
@@ -69,6 +79,7 @@ struct bench {
 	unsigned int e2e_runs;		/* (c): best of this many */
 	unsigned long long switches;	/* ping-pong round trips per round */
 	unsigned int bio_ops;		/* 4 KiB writes, then as many reads */
+	unsigned int uprobe_calls;	/* (d): calls per run */
 	const char *dir;		/* where the block I/O scratch file lives */
 	int bio_fd;			/* O_DIRECT|O_SYNC, unlinked */
 	void *bio_buf;
@@ -708,6 +719,209 @@ static int bench_syscall_e2e(struct bench *b)
 	return 0;
 }
 
+/* ---- (d): uprobes end to end ---------------------------------------------- */
+
+enum up_cfg {
+	UP_UNTRACED = 0,
+	UP_UPROBE,
+	UP_BOTH,
+	UP_FUNCPROBE,
+	UP__COUNT,
+};
+
+static const char *const up_names[UP__COUNT] = {
+	[UP_UNTRACED] = "untraced",
+	[UP_UPROBE] = "empty uprobe",
+	[UP_BOTH] = "empty uprobe + uretprobe",
+	[UP_FUNCPROBE] = "bpfwatch function probe",
+};
+
+/* The targets measured: one the kernel emulates, one it single-steps. */
+static const enum calib_insn up_targets[] = { CALIB_PUSH, CALIB_OTHER };
+#define UP_NTARGETS (sizeof(up_targets) / sizeof(up_targets[0]))
+
+struct up_result {
+	double best[UP__COUNT];		/* ns per call, best run */
+	double detach_ms[UP__COUNT];	/* longest detach of a configuration */
+	double bpf_ns;			/* function probe: in-kernel ns per call */
+	double estimate;		/* calibration: uprobe + return, ns */
+};
+
+static double now_ms(void)
+{
+	return (double)mono_ns() / 1e6;
+}
+
+/*
+ * One run of configuration @c on @insn's target: attach, time the calls,
+ * detach (timed: a uprobe detach waits for an RCU grace period).
+ * *@bpf_ns: in-kernel ns per call of the function probe's programs.
+ */
+static int up_run(struct bench *b, struct calib_bpf *skel, const char *exe,
+		  enum calib_insn insn, enum up_cfg c, double *ns, double *detach_ms,
+		  double *bpf_ns)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o);
+	struct probe_prog_stats st0[4], st1[4];
+	struct func_cfg fn = {
+		.kind = FUNC_UPROBE, .name = "bench", .binary = (char *)exe,
+		.symbol = (char *)calib__target_name(insn),
+	};
+	struct bpf_link *l[2] = {};
+	struct funcprobe *fp = NULL;
+	struct funcprobe_status fs;
+	uint64_t t;
+	size_t off;
+	int err, n0 = 0, n1;
+	double t0;
+
+	err = calib__target_offset(insn, &off);
+	if (err)
+		return err;
+	if (c == UP_UPROBE || c == UP_BOTH) {
+		l[0] = bpf_program__attach_uprobe_opts(skel->progs.calib_uprobe, getpid(),
+						       "/proc/self/exe", off, &o);
+		if (!l[0])
+			return -errno;
+		o.retprobe = true;
+		if (c == UP_BOTH) {
+			l[1] = bpf_program__attach_uprobe_opts(skel->progs.calib_uretprobe,
+							       getpid(), "/proc/self/exe",
+							       off, &o);
+			if (!l[1]) {
+				err = -errno;
+				bpf_link__destroy(l[0]);
+				return err;
+			}
+		}
+	} else if (c == UP_FUNCPROBE) {
+		fp = funcprobe__new(&fn, 1, &b->feat);
+		if (!fp)
+			return -errno;
+		funcprobe__status(fp, 0, &fs);
+		if (!fs.attached) {
+			fprintf(stderr, "bench: function probe on %s: %s\n", fn.symbol,
+				fs.reason);
+			funcprobe__free(fp);
+			return -ENOENT;
+		}
+		n0 = funcprobe__prog_stats(fp, st0, 4);
+	}
+	if (stop_sig) {
+		err = -EINTR;
+		goto out;
+	}
+	t = calib__time_calls(insn, b->uprobe_calls);
+	*ns = (double)t / (double)b->uprobe_calls;
+	if (fp) {
+		uint64_t run_ns = 0;
+
+		n1 = funcprobe__prog_stats(fp, st1, 4);
+		for (int i = 0; i < n1; i++)
+			run_ns += st1[i].run_time_ns - (i < n0 ? st0[i].run_time_ns : 0);
+		*bpf_ns = (double)run_ns / (double)b->uprobe_calls;
+	}
+out:
+	t0 = now_ms();
+	bpf_link__destroy(l[1]);
+	bpf_link__destroy(l[0]);
+	funcprobe__free(fp);
+	*detach_ms = now_ms() - t0;
+	return err;
+}
+
+static int bench_uprobes(struct bench *b)
+{
+	struct up_result res[UP_NTARGETS] = {};
+	char exe[PATH_MAX];
+	struct calib_bpf *skel;
+	uint64_t t0 = mono_ns();
+	int err = 0;
+
+	if (!realpath("/proc/self/exe", exe))
+		return -errno;
+	skel = calib_bpf__open_and_load();
+	if (!skel)
+		return -errno;
+	fprintf(stderr, "bench: uprobes end to end: %u runs x %d configurations x %zu "
+		"functions x %u calls\n", b->e2e_runs, UP__COUNT, UP_NTARGETS,
+		b->uprobe_calls);
+	for (size_t t = 0; t < UP_NTARGETS; t++) {
+		double ret;
+
+		for (int c = 0; c < UP__COUNT; c++)
+			res[t].best[c] = 1e18;
+		/* What the agent would estimate per call: its calibration. */
+		err = calib__uprobe_ns(up_targets[t], CALIB_CALLS, CALIB_RUNS,
+				       &res[t].estimate);
+		if (!err)
+			err = calib__uprobe_ns(CALIB_RETURN, CALIB_CALLS, CALIB_RUNS, &ret);
+		if (err) {
+			fprintf(stderr, "bench: calibration (%s): %s\n",
+				calib_insn__name(up_targets[t]), strerror(-err));
+			goto out;
+		}
+		res[t].estimate += ret;
+	}
+	for (unsigned int r = 0; r < b->e2e_runs; r++) {
+		for (size_t t = 0; t < UP_NTARGETS; t++) {
+			for (int c = 0; c < UP__COUNT; c++) {
+				double ns = 0, dms = 0, bpf = 0;
+
+				err = up_run(b, skel, exe, up_targets[t], (enum up_cfg)c,
+					     &ns, &dms, &bpf);
+				if (err) {
+					if (err != -EINTR)
+						fprintf(stderr, "bench: %s on %s: %s\n",
+							up_names[c],
+							calib__target_name(up_targets[t]),
+							strerror(-err));
+					goto out;
+				}
+				if (ns < res[t].best[c]) {
+					res[t].best[c] = ns;
+					if (c == UP_FUNCPROBE)
+						res[t].bpf_ns = bpf;
+				}
+				if (dms > res[t].detach_ms[c])
+					res[t].detach_ms[c] = dms;
+			}
+		}
+	}
+
+	printf("\n## Uprobes end to end: ns per call of a function that does nothing\n");
+	printf("# best of %u runs of %u calls each, configurations attached one at a "
+	       "time, round-robin, to this process only; BPF stats on; %.0f s\n",
+	       b->e2e_runs, b->uprobe_calls, (double)(mono_ns() - t0) / 1e9);
+	printf("# detach = longest time bpf_link__destroy() took for the configuration "
+	       "(all its links)\n");
+	for (size_t t = 0; t < UP_NTARGETS; t++) {
+		const struct up_result *u = &res[t];
+
+		printf("\n%s (first instruction: %s)\n", calib__target_name(up_targets[t]),
+		       up_targets[t] == CALIB_PUSH ? "push %rbp, emulated by the kernel" :
+		       "sub $8,%rsp, single-stepped");
+		printf("%-36s %12s %18s %12s\n", "configuration", "ns/call", "over untraced",
+		       "detach ms");
+		for (int c = 0; c < UP__COUNT; c++) {
+			char over[32] = "-", det[16] = "-";
+
+			if (c != UP_UNTRACED) {
+				snprintf(over, sizeof(over), "%+.0f ns",
+					 u->best[c] - u->best[UP_UNTRACED]);
+				snprintf(det, sizeof(det), "%.1f", u->detach_ms[c]);
+			}
+			printf("%-36s %12.1f %18s %12s\n", up_names[c], u->best[c], over, det);
+		}
+		printf("%-36s %12s %+15.0f ns  (calibrated uprobe + uretprobe %.0f ns, "
+		       "its BPF run time %.0f ns)\n", "agent's estimate, function probe", "",
+		       u->estimate + u->bpf_ns, u->estimate, u->bpf_ns);
+	}
+out:
+	calib_bpf__destroy(skel);
+	return err;
+}
+
 /* ---- machine description and interference check --------------------------- */
 
 /* Tracing programs loaded by someone else add to every figure here. */
@@ -780,12 +994,15 @@ static int parse_u64(const char *s, unsigned long long min, unsigned long long m
 }
 
 static const char usage[] =
-"usage: bench_probes [-r ROUNDS] [-n SYSCALLS] [-e RUNS] [-s SWITCHES] [-b IOS] [-d DIR]\n"
+"usage: bench_probes [-r ROUNDS] [-n SYSCALLS] [-e RUNS] [-s SWITCHES] [-b IOS] [-u CALLS]\n"
+"                    [-d DIR]\n"
 "  -r ROUNDS    rounds per probe family, median reported (default 3, max 15)\n"
 "  -n SYSCALLS  getppid calls per run (default 2000000)\n"
-"  -e RUNS      end-to-end syscall runs per configuration, best reported (default 5)\n"
+"  -e RUNS      end-to-end syscall and uprobe runs per configuration, best\n"
+"               reported (default 5)\n"
 "  -s SWITCHES  ping-pong round trips per round (default 200000)\n"
 "  -b IOS       4 KiB direct writes (and as many reads) per round (default 1000)\n"
+"  -u CALLS     calls of the probed function per uprobe run (default 20000)\n"
 "  -d DIR       directory for the block I/O scratch file, on a disk, not tmpfs\n"
 "               (default $OUT, else .output)\n";
 
@@ -793,14 +1010,14 @@ int main(int argc, char **argv)
 {
 	struct bench b = {
 		.rounds = 3, .syscalls = 2000000, .e2e_runs = 5, .switches = 200000,
-		.bio_ops = 1000, .bio_fd = -1, .stats_fd = -1,
+		.bio_ops = 1000, .uprobe_calls = 20000, .bio_fd = -1, .stats_fd = -1,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned long long v;
 	int opt, err, n;
 
 	b.dir = getenv("OUT") ? getenv("OUT") : ".output";
-	while ((opt = getopt(argc, argv, "r:n:e:s:b:d:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:e:s:b:u:d:h")) != -1) {
 		err = 0;
 		switch (opt) {
 		case 'r':
@@ -820,6 +1037,10 @@ int main(int argc, char **argv)
 		case 'b':
 			err = parse_u64(optarg, 10, 10000000, &v);
 			b.bio_ops = (unsigned int)v;
+			break;
+		case 'u':
+			err = parse_u64(optarg, 100, 100000000, &v);
+			b.uprobe_calls = (unsigned int)v;
 			break;
 		case 'd':
 			b.dir = optarg;
@@ -873,6 +1094,8 @@ int main(int argc, char **argv)
 	err = bench_per_event(&b);
 	if (!err)
 		err = bench_syscall_e2e(&b);
+	if (!err)
+		err = bench_uprobes(&b);
 	stats_off(&b);
 	/* Ours are detached; their ids go away after an RCU grace period, so
 	 * give them a moment before counting what belongs to someone else. */

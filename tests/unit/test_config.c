@@ -66,6 +66,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->max_series, 50000);
 	assert_false(cfg->strict);
 	assert_int_equal(cfg->log_level, LOG_INFO);
+	assert_float_equal(cfg->overhead_budget, 0.01, 1e-12);
 	assert_string_equal(cfg->listen_address, ":9477");
 	assert_string_equal(cfg->state_dir, "/var/lib/bpfwatch");
 	assert_true(cfg->probes[PROBE_RUNQ].enabled);
@@ -155,6 +156,7 @@ static void test_override_every_field(void **state)
 		"  max_series: 10000000\n"
 		"  strict: true\n"
 		"  log_level: debug\n"
+		"  overhead_budget: 2.5%\n"
 		"web:\n"
 		"  listen_address: \"[::1]:9100\"\n"
 		"state_dir: /tmp/bw\n"
@@ -180,6 +182,7 @@ static void test_override_every_field(void **state)
 	assert_int_equal(cfg->max_series, 10000000);
 	assert_true(cfg->strict);
 	assert_int_equal(cfg->log_level, LOG_DEBUG);
+	assert_float_equal(cfg->overhead_budget, 0.025, 1e-12);
 	assert_string_equal(cfg->listen_address, "[::1]:9100");
 	assert_string_equal(cfg->state_dir, "/tmp/bw");
 	assert_false(cfg->probes[PROBE_RUNQ].enabled);
@@ -908,6 +911,86 @@ static void test_function_errors(void **state)
 		     "Unmatched ( or \\(");
 }
 
+/* global.overhead_budget and the per-entry override: a number or a
+ * percentage, in (0, 1]. */
+static void test_overhead_budget(void **state)
+{
+	static const struct {
+		const char *text;
+		double want;
+	} good[] = {
+		{ "0.01", 0.01 }, { "1", 1.0 }, { "1.0", 1.0 }, { ".5", 0.5 },
+		{ "1e-3", 0.001 }, { "1%", 0.01 }, { "0.5%", 0.005 }, { "100%", 1.0 },
+		{ "'2.5%'", 0.025 }, { "\"25%\"", 0.25 }, { "0.0001", 0.0001 },
+	};
+	char text[256];
+	struct config *cfg;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "global:\n  overhead_budget: %s\n",
+			 good[i].text);
+		cfg = expect_ok(text);
+		assert_float_equal(cfg->overhead_budget, good[i].want, 1e-12);
+		config__free(cfg);
+	}
+	cfg = expect_ok("global:\n  overhead_budget: 5%\n"
+			"probes:\n  functions:\n"
+			"    - {binary: /x, symbol: hot, overhead_budget: 0.2}\n"
+			"    - {binary: /x, symbol: cold}\n"
+			"    - {binary: /x, usdt: a:b, overhead_budget: 100%}\n");
+	assert_float_equal(cfg->overhead_budget, 0.05, 1e-12);
+	assert_int_equal(cfg->nfunctions, 3);
+	assert_float_equal(cfg->functions[0].overhead_budget, 0.2, 1e-12);
+	/* 0: the entry follows the global budget */
+	assert_float_equal(cfg->functions[1].overhead_budget, 0.0, 0.0);
+	assert_float_equal(cfg->functions[2].overhead_budget, 1.0, 1e-12);
+	config__free(cfg);
+}
+
+static void test_overhead_budget_errors(void **state)
+{
+	static const char *const not_a_share[] = {
+		"abc", "1%%", "%1", "1 %", " 0.1", "0x0.1", "inf", "nan", "1e", "1.2.3",
+		"+0.5", "5s", "true", "[0.1]",
+	};
+	static const char *const out_of_range[] = {
+		"0", "0%", "0.0", "1.01", "101%", "2", "-0.5", "-1%", "1e-400", "1e400",
+	};
+	char text[256], want[512];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(not_a_share) / sizeof(not_a_share[0]); i++) {
+		const char *v = not_a_share[i];
+
+		snprintf(text, sizeof(text), "global:\n  overhead_budget: '%s'\n", v);
+		snprintf(want, sizeof(want), "t.yml:2:20: global.overhead_budget: "
+			 "expected a share of one CPU such as 0.01 or 1%%, got '%s'", v);
+		expect_error(text, want);
+	}
+	for (size_t i = 0; i < sizeof(out_of_range) / sizeof(out_of_range[0]); i++) {
+		const char *v = out_of_range[i];
+
+		snprintf(text, sizeof(text), "global:\n  overhead_budget: %s\n", v);
+		snprintf(want, sizeof(want), "t.yml:2:20: global.overhead_budget: "
+			 "must be more than 0 and at most 1 (100%%), got '%s'", v);
+		expect_error(text, want);
+	}
+	expect_error("global:\n  overhead_budget: [1]\n",
+		     "t.yml:2:20: global.overhead_budget: expected a share of one "
+		     "CPU such as 0.01 or 1%, got a sequence");
+	expect_error("global:\n  overhead_budget:\n",
+		     "t.yml:2:19: global.overhead_budget: expected a share of one "
+		     "CPU such as 0.01 or 1%, got null");
+	expect_error("probes:\n  functions:\n"
+		     "    - {binary: /x, symbol: f, overhead_budget: 0}\n"
+		     "    - {binary: /x, symbol: g, overhead_budget: 1/2}\n",
+		     "t.yml:3:48: probes.functions[0].overhead_budget: must be more "
+		     "than 0 and at most 1 (100%), got '0'\n"
+		     "t.yml:4:48: probes.functions[1].overhead_budget: expected a "
+		     "share of one CPU such as 0.01 or 1%, got '1/2'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -919,6 +1002,8 @@ int main(void)
 		cmocka_unit_test(test_partial_override_keeps_defaults),
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_function_errors),
+		cmocka_unit_test(test_overhead_budget),
+		cmocka_unit_test(test_overhead_budget_errors),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_duration_table),
 		cmocka_unit_test(test_unknown_fields),

@@ -19,7 +19,12 @@
  *                 longjmps back; then bw_sleep_1ms()
  *     usdt        bwtest:req__start, a 3 ms sleep, bwtest:req__done
  *     tick        bwtest:tick
- * Commands run in order, each COUNT times.  Prints "funcs: pid N" first.
+ *     hot         bw_hot(), which does nothing, in a tight loop: the
+ *                 overhead budget's test and bench load
+ *     hotsec      bw_hot() in a tight loop for COUNT seconds (COUNT is a
+ *                 duration here), then prints "funcs: N hot calls"
+ * Commands run in order, each COUNT times.  Prints "funcs: pid N" first;
+ * `hot` prints "funcs: hot N calls in S s" when done (wall time).
  *
  * The probed functions must exist under their own names in the symbol
  * table and be entered by a real call: noinline and noclone (no .isra or
@@ -47,6 +52,7 @@ void bw_sleep_5ms(void);
 int bw_recurse(int depth);
 void bw_jump_inner(void);
 void bw_jump_outer(void);
+void bw_hot(void);
 
 static jmp_buf jump_env;
 static volatile int jumps;
@@ -121,6 +127,42 @@ PROBED void bw_jump_outer(void)
 	asm volatile("" ::: "memory");
 }
 
+/* The hot function: a counter update, so its first instruction is an
+ * ordinary one (not the push or nop the kernel emulates). */
+static volatile unsigned long hot_calls;
+
+PROBED void bw_hot(void)
+{
+	hot_calls++;
+}
+
+/* bw_hot() @count times; prints how long that took. */
+static void hot_loop(long count)
+{
+	uint64_t t0 = mono_ns();
+
+	for (long i = 0; i < count; i++)
+		bw_hot();
+	printf("funcs: hot %ld calls in %.6f s\n", count,
+	       (double)(mono_ns() - t0) / 1e9);
+	fflush(stdout);
+}
+
+/* bw_hot() for @seconds; the clock is read every 1024 calls. */
+static void hot_for(long seconds)
+{
+	uint64_t end = mono_ns() + (uint64_t)seconds * 1000000000ULL;
+	unsigned long n = 0;
+
+	do {
+		for (int i = 0; i < 1024; i++)
+			bw_hot();
+		n += 1024;
+	} while (mono_ns() < end);
+	printf("funcs: %lu hot calls\n", n);
+	fflush(stdout);
+}
+
 static void usdt_request(void)
 {
 	STAP_PROBE(bwtest, req__start);
@@ -139,6 +181,12 @@ static int run(const char *cmd, long count)
 		depth = strtol(cmd + 8, &end, 10);
 		if (errno || *end || end == cmd + 8 || depth < 1 || depth > 1000)
 			return -1;
+	} else if (!strcmp(cmd, "hot")) {
+		hot_loop(count);
+		return 0;
+	} else if (!strcmp(cmd, "hotsec")) {
+		hot_for(count);
+		return 0;
 	} else if (strcmp(cmd, "sleep1") && strcmp(cmd, "sleep5") &&
 		   strcmp(cmd, "jump") && strcmp(cmd, "usdt") &&
 		   strcmp(cmd, "tick")) {
@@ -165,7 +213,7 @@ static int run(const char *cmd, long count)
 static void usage(void)
 {
 	fprintf(stderr, "usage: funcs [-n NAME] [-r] [-w] CMD COUNT [CMD COUNT]...\n"
-		"  CMD: sleep1 sleep5 recurse:DEPTH jump usdt tick\n");
+		"  CMD: sleep1 sleep5 recurse:DEPTH jump usdt tick hot hotsec\n");
 	exit(2);
 }
 
