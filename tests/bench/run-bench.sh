@@ -334,3 +334,6 @@ if [ "$agent_rc" != 0 ]; then
 	cat "$tmp/agent.log" >&2
 	die "agent exited $agent_rc on SIGTERM, expected 0"
 fi
+
+# ---- 3. the overhead budget -------------------------------------------------
+OUT="$OUT" sh tests/bench/bench_budget.sh || die "bench_budget failed"
