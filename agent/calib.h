@@ -8,7 +8,7 @@
  *
  * The cost depends on the probed instruction: x86 kernels emulate a few
  * (push, nop: one trap) and single-step the others out of line (a second
- * trap: about 3.5x the cost on the build VMs, and endbr64, the first
+ * trap: 3.5x to 17x the cost on the build VMs, and endbr64, the first
  * instruction of every function built with CET, is one of them).  So
  * there is one target per kind of first instruction, and what the kernel
  * emulates is measured, never assumed.  The return probe is measured on
