@@ -55,7 +55,7 @@ ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -MMD -MP $(SAN_FLAGS) \
 	-D_GNU_SOURCE -DBPFWATCH_VERSION='"$(VERSION)"' \
 	-Iagent -Iexporters -Ibpf -I$(OUT) $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
-LIBS := $(PKG_LIBS) -lm
+LIBS := $(PKG_LIBS) -lcrypt -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_TARGET_ARCH) \
 	-Wall -Werror -Werror=undef -MMD -MP \

@@ -11,15 +11,46 @@
 #include "libbpf_glue.h"
 #include "log.h"
 #include "usdt_notes.h"
+#include "webconfig.h"
 
 static const char check_usage[] =
 "usage: bpfwatch check config FILE...\n"
 "       bpfwatch check config --print-default\n"
+"       bpfwatch check web-config FILE...\n"
 "\n"
-"Validate configuration files without starting anything: every error is\n"
-"printed as FILE:LINE:COL: message, and the exit status is 1 if any file\n"
-"is invalid.  --print-default prints the embedded default configuration,\n"
-"a commented starting point for your own.\n";
+"Validate configuration files (config: the agent's --config; web-config:\n"
+"--web.config.file, TLS and basic auth) without starting anything: every\n"
+"error is printed as FILE:LINE:COL: message, and the exit status is 1 if\n"
+"any file is invalid.  --print-default prints the embedded default\n"
+"configuration, a commented starting point for your own.\n";
+
+static void print_err(const char *err)
+{
+	fputs(err, stderr);
+	if (err[0] && err[strlen(err) - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+static int check_web_configs(int argc, char **argv)
+{
+	int bad = 0;
+
+	for (int i = 2; i < argc; i++) {
+		char err[8192];
+		struct web_config *wc = webconfig__load(argv[i], err, sizeof(err));
+
+		if (!wc) {
+			print_err(err);
+			bad++;
+			continue;
+		}
+		printf("%s: ok (%s, %zu basic auth user%s)\n", argv[i],
+		       webconfig__tls(wc) ? "TLS" : "plain HTTP", wc->nusers,
+		       wc->nusers == 1 ? "" : "s");
+		webconfig__free(wc);
+	}
+	return bad ? 1 : 0;
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -29,6 +60,8 @@ int cmd_check(int argc, char **argv)
 		fputs(check_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (strcmp(argv[1], "web-config") == 0 && argc > 2)
+		return check_web_configs(argc, argv);
 	if (strcmp(argv[1], "config") != 0) {
 		fprintf(stderr, "bpfwatch check: unknown object '%s'\n%s", argv[1],
 			check_usage);
@@ -47,9 +80,7 @@ int cmd_check(int argc, char **argv)
 		struct config *cfg = config__load_file(argv[i], err, sizeof(err));
 
 		if (!cfg) {
-			fputs(err, stderr);
-			if (err[0] && err[strlen(err) - 1] != '\n')
-				fputc('\n', stderr);
+			print_err(err);
 			bad++;
 			continue;
 		}

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "probes.h"
 #include "store.h"
+#include "webconfig.h"
 
 static const char run_usage[] =
 "usage: bpfwatch run [OPTIONS]\n"
@@ -44,6 +45,10 @@ static const char run_usage[] =
 "                               see 'bpfwatch check config --print-default')\n"
 "      --web.listen-address ADDR  override web.listen_address, e.g. :9477,\n"
 "                               127.0.0.1:9477, [::1]:9477\n"
+"      --web.config.file FILE   TLS and basic auth for the HTTP server, in\n"
+"                               the exporter-toolkit format node_exporter\n"
+"                               reads (tls_server_config, basic_auth_users,\n"
+"                               http_server_config.headers)\n"
 "      --state-dir DIR          override state_dir\n"
 "      --log-level LEVEL        error, warn, info or debug\n"
 "      --strict                 exit if any enabled probe cannot attach\n"
@@ -58,6 +63,7 @@ struct agent {
 	struct probe *probes[PROBE__COUNT];
 	struct funcprobe *fp;
 	struct collector *collector;
+	struct web_config *web;		/* --web.config.file, or NULL */
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
 };
@@ -79,6 +85,7 @@ static void agent_free(struct agent *a)
 	if (a->ep_fd >= 0)
 		close(a->ep_fd);
 	config__free(a->cfg);
+	webconfig__free(a->web);
 }
 
 static int setup_fds(struct agent *a)
@@ -172,6 +179,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "web.listen-address", required_argument, NULL, 'l' },
+		{ "web.config.file", required_argument, NULL, 'W' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "strict", no_argument, NULL, 'S' },
@@ -179,6 +187,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		{}
 	};
 	const char *path = NULL, *listen = NULL, *state = NULL, *level = NULL;
+	const char *web = NULL;
 	char err[4096];
 	bool strict = false;
 	int c;
@@ -188,6 +197,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'W': web = optarg; break;
 		case 's': state = optarg; break;
 		case 'L': level = optarg; break;
 		case 'S': strict = true; break;
@@ -207,6 +217,13 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
 		return 2;
+	}
+	if (web) {
+		a->web = webconfig__load(web, err, sizeof(err));
+		if (!a->web) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
 	}
 	if (listen) {
 		free(a->cfg->listen_address);
@@ -321,7 +338,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* Bind before attaching anything: a port in use fails cleanly. */
-	a.http = http__new(a.cfg->listen_address, a.collector, why, sizeof(why));
+	a.http = http__new(a.cfg->listen_address, a.collector, a.web, why, sizeof(why));
 	if (!a.http) {
 		pr_err("web: %s", why);
 		rc = 1;

@@ -16,10 +16,12 @@
 #include "expo.h"
 #include "http.h"
 #include "log.h"
+#include "webconfig.h"
 
 struct http {
 	struct MHD_Daemon *d;
 	struct collector *collector;
+	struct web_config *wc;		/* TLS, basic auth, headers; or NULL */
 	int listen_fd;
 	int epoll_fd;
 	uint16_t port;
@@ -33,18 +35,33 @@ static const char index_page[] =
 	"<a href=\"/-/ready\">Readiness</a></p>\n"
 	"</body></html>\n";
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-			     const char *type, const void *body, size_t len,
-			     const char *encoding)
+/* The response with every header of the web config's http_server_config. */
+static struct MHD_Response *response(const struct http *h, const char *type,
+				     const void *body, size_t len)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	r = MHD_create_response_from_buffer(len, (void *)body,
 					    MHD_RESPMEM_MUST_COPY);
 	if (!r)
-		return MHD_NO;
+		return NULL;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	for (size_t i = 0; h->wc && i < h->wc->nheaders; i++)
+		MHD_add_response_header(r, h->wc->headers[i].name,
+					h->wc->headers[i].value);
+	return r;
+}
+
+static enum MHD_Result reply(const struct http *h, struct MHD_Connection *conn,
+			     unsigned int status, const char *type,
+			     const void *body, size_t len, const char *encoding)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = response(h, type, body, len);
+	if (!r)
+		return MHD_NO;
 	if (encoding)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
@@ -53,10 +70,10 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 	return ret;
 }
 
-static enum MHD_Result text(struct MHD_Connection *conn, unsigned int status,
-			    const char *msg)
+static enum MHD_Result text(const struct http *h, struct MHD_Connection *conn,
+			    unsigned int status, const char *msg)
 {
-	return reply(conn, status, "text/plain; charset=utf-8", msg, strlen(msg),
+	return reply(h, conn, status, "text/plain; charset=utf-8", msg, strlen(msg),
 		     NULL);
 }
 
@@ -70,14 +87,45 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *conn)
 	if (ae && expo__accepts_gzip(ae)) {
 		body = collector__metrics_gzip(h->collector, &len);
 		if (body)
-			return reply(conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len,
+			return reply(h, conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len,
 				     "gzip");
 	}
 	body = collector__metrics(h->collector, &len);
 	if (!body)
-		return text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 			    "no collection has completed yet\n");
-	return reply(conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len, NULL);
+	return reply(h, conn, MHD_HTTP_OK, EXPO_CONTENT_TYPE, body, len, NULL);
+}
+
+/* Basic auth against the web config's users (bcrypt, cached). */
+static bool authorized(struct http *h, struct MHD_Connection *conn)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(conn, &pass);
+	bool ok = webconfig__check_user(h->wc, user, pass);
+
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok;
+}
+
+static enum MHD_Result unauthorized(const struct http *h,
+				    struct MHD_Connection *conn)
+{
+	static const char msg[] = "Unauthorized\n";
+	struct MHD_Response *r = response(h, "text/plain; charset=utf-8", msg,
+					  sizeof(msg) - 1);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_basic_auth_fail_response(conn, "bpfwatch", r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
@@ -90,24 +138,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 	(void)version;
 	(void)upload_data;
 	(void)con_cls;
+	if (webconfig__auth(h->wc) && !authorized(h, conn))
+		return unauthorized(h, conn);
 	if (*upload_size)
-		return text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body expected\n");
+		return text(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body expected\n");
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+		return text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (strcmp(url, "/metrics") == 0)
 		return metrics(h, conn);
 	if (strcmp(url, "/-/healthy") == 0)
-		return text(conn, MHD_HTTP_OK, "bpfwatch is Healthy.\n");
+		return text(h, conn, MHD_HTTP_OK, "bpfwatch is Healthy.\n");
 	if (strcmp(url, "/-/ready") == 0) {
 		if (collector__ticks(h->collector))
-			return text(conn, MHD_HTTP_OK, "bpfwatch is Ready.\n");
-		return text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			return text(h, conn, MHD_HTTP_OK, "bpfwatch is Ready.\n");
+		return text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 			    "bpfwatch is not ready: no collection yet.\n");
 	}
 	if (strcmp(url, "/") == 0)
-		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+		return reply(h, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
 			     index_page, sizeof(index_page) - 1, NULL);
-	return text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	return text(h, conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 /* Split "[host]:port" / "host:port" / ":port". */
@@ -179,7 +229,7 @@ static int open_listener(const char *addr, char *why, size_t len)
 }
 
 struct http *http__new(const char *listen_address, struct collector *collector,
-		       char *why, size_t len)
+		       struct web_config *wc, char *why, size_t len)
 {
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
@@ -193,6 +243,7 @@ struct http *http__new(const char *listen_address, struct collector *collector,
 		return NULL;
 	}
 	h->collector = collector;
+	h->wc = wc;
 	h->listen_fd = open_listener(listen_address, why, len);
 	if (h->listen_fd < 0) {
 		err = h->listen_fd;
@@ -202,11 +253,35 @@ struct http *http__new(const char *listen_address, struct collector *collector,
 		h->port = ntohs(ss.ss_family == AF_INET6 ?
 				((struct sockaddr_in6 *)&ss)->sin6_port :
 				((struct sockaddr_in *)&ss)->sin_port);
-	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, h,
-				MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				MHD_OPTION_END);
+	if (webconfig__tls(wc)) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			err = -EOPNOTSUPP;
+			snprintf(why, len, "TLS: this libmicrohttpd was built without it");
+			goto err_close;
+		}
+		h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TLS, 0, NULL, NULL,
+					handler, h,
+					MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+					MHD_OPTION_HTTPS_MEM_CERT, wc->cert_pem,
+					MHD_OPTION_HTTPS_MEM_KEY, wc->key_pem,
+					MHD_OPTION_HTTPS_PRIORITIES, wc->priorities,
+					MHD_OPTION_END);
+		if (!h->d) {
+			err = -EINVAL;
+			snprintf(why, len, "TLS on %s: libmicrohttpd refused the "
+				 "certificate or key (%s, %s): do they match?",
+				 listen_address, wc->cert_file, wc->key_file);
+			goto err_close;
+		}
+	} else {
+		h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, h,
+					MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+					MHD_OPTION_END);
+	}
 	if (!h->d) {
 		err = -EIO;
 		snprintf(why, len, "starting the HTTP server on %s failed",

@@ -13,14 +13,17 @@
 
 struct http;
 struct collector;
+struct web_config;
 
 /*
  * Bind @listen_address ("[host]:port"; empty host = every address) and
  * start serving.  NULL with errno set and @why filled (e.g. "listen on
- * :9477: Address already in use").  @collector is borrowed.
+ * :9477: Address already in use").  @collector is borrowed, and so is
+ * @wc (--web.config.file: TLS, basic auth, extra headers; NULL for plain
+ * HTTP without auth).
  */
 struct http *http__new(const char *listen_address, struct collector *collector,
-		       char *why, size_t len);
+		       struct web_config *wc, char *why, size_t len);
 void http__free(struct http *h);
 /* fd to poll for readability; call http__run() when it is readable. */
 int http__fd(const struct http *h);

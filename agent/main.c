@@ -15,6 +15,7 @@ static const char usage[] =
 "  run [--config FILE]        run the agent (the default command); metrics on\n"
 "                             http://localhost:9477/metrics\n"
 "  check config FILE...       validate configuration files and exit\n"
+"  check web-config FILE...   validate --web.config.file files (TLS, auth)\n"
 "  features                   show which BPF attach types this kernel offers\n"
 "  list usdt BINARY           list the USDT probes of an executable or library\n"
 "  trace func BINARY:SYMBOL   print one function's latency histogram (--pid,\n"

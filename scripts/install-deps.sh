@@ -15,10 +15,10 @@ quiet=0
 # Build: compilers, BPF toolchain, the libraries the agent links.
 BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
 libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
-libcurl4-openssl-dev systemtap-sdt-dev"
+libcurl4-openssl-dev systemtap-sdt-dev libcrypt-dev"
 # Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
-# runtime, sanitizer runtime.
-TEST="libcmocka-dev prometheus curl libclang-rt-14-dev"
+# runtime, sanitizer runtime, openssl (test TLS certificates).
+TEST="libcmocka-dev prometheus curl libclang-rt-14-dev openssl"
 
 missing=""
 for p in $BUILD $TEST; do
