@@ -384,7 +384,10 @@ int collector__tick(struct collector *c)
 				strerror(-err));
 	}
 	if (c->fp) {
-		int n = funcprobe__refresh_targets(c->fp);
+		int n;
+
+		funcprobe__rescan(c->fp);
+		n = funcprobe__refresh_targets(c->fp);
 
 		if (n < 0)
 			pr_warn("functions: refreshing targets failed: %s", strerror(-n));

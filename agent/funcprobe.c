@@ -101,6 +101,12 @@ struct func_entry {
 	double hit_ns;		/* estimated cost of one hit (func_hits) */
 	bool linked;		/* links up */
 	bool relink_failed;	/* re-attaching failed (logged once) */
+	/* Entries with an absolute binary path are watched: a binary that
+	 * appears after start-up, or is replaced (a deploy writes a new
+	 * inode, which the old uprobes do not cover), is attached again. */
+	bool watch;
+	dev_t st_dev;		/* identity of the file last checked; */
+	ino_t st_ino;		/* 0/0 when it did not exist */
 	uint64_t flip_at;	/* next link change (CLOCK_MONOTONIC ns), 0 none */
 	uint64_t flip_since;	/* when the links last came up (a duty cycle
 				 * starts), or the state last changed */
@@ -144,11 +150,20 @@ struct funcprobe {
 	double trap_ns[CALIB__COUNT];	/* per hit: calibrated, or assumed */
 	bool trap_measured[CALIB__COUNT];
 	uint64_t gprev_cnt[GROUP__COUNT], gprev_ns[GROUP__COUNT];	/* last tick */
+	double default_limit;		/* global.overhead_budget */
+	const struct features *feat;	/* borrowed from the caller */
 };
 
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
+}
+
+/* The `binary` label: the resolved path, or for a watched entry the path
+ * configured (the same), which stays while the file is missing. */
+static const char *binary_label(const struct func_entry *e)
+{
+	return e->watch ? e->cfg->binary : or_empty(e->binary);
 }
 
 /* ---- binary resolution ------------------------------------------------ */
@@ -1000,6 +1015,24 @@ static int relink_entry(struct funcprobe *fp, struct func_entry *e, size_t id)
 	return err;
 }
 
+/* Record the identity of a watched entry's binary (see struct func_entry). */
+static void file_identity(struct func_entry *e)
+{
+	const struct func_cfg *c = e->cfg;
+	struct stat st;
+
+	e->watch = c->kind != FUNC_KERNEL && c->binary && c->binary[0] == '/';
+	if (!e->watch)
+		return;
+	if (stat(c->binary, &st) == 0) {
+		e->st_dev = st.st_dev;
+		e->st_ino = st.st_ino;
+	} else {
+		e->st_dev = 0;
+		e->st_ino = 0;
+	}
+}
+
 static void detach_entry(struct func_entry *e)
 {
 	for (int i = 0; i < 2; i++) {
@@ -1012,8 +1045,8 @@ static void detach_entry(struct func_entry *e)
 
 /* ---- construction ------------------------------------------------------ */
 
-/* Step 2: open the object with only the programs the ready entries need,
- * size the maps nobody uses down, load.  0 or -errno. */
+/* Step 2: open the object with only the programs the ready (or watched)
+ * entries need, size the maps nobody uses down, load.  0 or -errno. */
 static int load_object(struct funcprobe *fp, const struct features *feat)
 {
 	bool uprobe = false, usdt = false, pair = false, kernel = false;
@@ -1021,7 +1054,7 @@ static int load_object(struct funcprobe *fp, const struct features *feat)
 	int err;
 
 	for (size_t i = 0; i < fp->n; i++) {
-		if (!fp->e[i].ready)
+		if (!fp->e[i].ready && !fp->e[i].watch)
 			continue;
 		switch (fp->e[i].cfg->kind) {
 		case FUNC_UPROBE: uprobe = true; break;
@@ -1084,14 +1117,16 @@ struct funcprobe *funcprobe__new(const struct func_cfg *fns, size_t n,
 	if (!fp->val || !fp->sum || !fp->e)
 		goto err_free;
 	fp->n = n;
+	fp->feat = feat;
 
 	for (size_t i = 0; i < n; i++) {
 		struct func_entry *e = &fp->e[i];
 
 		e->cfg = &fns[i];
 		e->attach_type = "";
+		file_identity(e);
 		check_entry(e, i, feat);
-		nready += e->ready;
+		nready += e->ready || e->watch;
 	}
 	if (nready) {
 		err = load_object(fp, feat);
@@ -1176,7 +1211,7 @@ void funcprobe__status(const struct funcprobe *fp, size_t i,
 	const struct func_entry *e = &fp->e[i];
 
 	st->function = e->cfg->name;
-	st->binary = or_empty(e->binary);
+	st->binary = binary_label(e);
 	st->attach_type = e->attach_type;
 	st->attached = e->attached;
 	st->reason = e->reason;
@@ -1346,7 +1381,7 @@ static bool key_labels(const struct funcprobe *fp, struct labeler *lb,
 		return false;
 	comm_str(key->comm, buf[0]);
 	l[0] = (struct label){ "function", e->cfg->name };
-	l[1] = (struct label){ "binary", or_empty(e->binary) };
+	l[1] = (struct label){ "binary", binary_label(e) };
 	l[2] = (struct label){ "comm", buf[0] };
 	l[3] = (struct label){ "container", buf[1] };
 	return true;
@@ -1686,10 +1721,55 @@ static void rearm(struct funcprobe *fp)
 			strerror(errno));
 }
 
+/* Start the budget of attached entry @i: active, linked, accounting from
+ * @now.  Its trap cost must be known (calibrate() first). */
+static void budget_entry_start(struct funcprobe *fp, struct func_entry *e,
+			       size_t i, uint64_t now)
+{
+	e->limit = e->cfg->overhead_budget > 0 ? e->cfg->overhead_budget :
+		   fp->default_limit;
+	e->bs = budget__init();
+	e->linked = true;
+	e->cost = -1;
+	e->flip_at = 0;
+	e->obs_ns = e->obs_hits = 0;
+	e->obs_bpf_ns = 0;
+	e->flip_since = e->acct_from = now;
+	e->hits_prev = hits_of(fp, i);
+	/* A uprobe hit is a call (counted on return): entry trap and
+	 * return; kernel entries are costed by their BPF run time. */
+	e->hit_ns = 0;
+	if (e->cfg->kind == FUNC_UPROBE)
+		e->hit_ns = fp->trap_ns[e->insn] + fp->trap_ns[CALIB_RETURN];
+	else if (uses_traps(e))
+		e->hit_ns = fp->trap_ns[e->insn];
+	if (e->fobj) {
+		e->fprev_cnt = e->fprev_ns = 0;
+		prog_runs(e->fobj->progs.fentry_entry, &e->fprev_cnt, &e->fprev_ns);
+		prog_runs(e->fobj->progs.fexit_return, &e->fprev_cnt, &e->fprev_ns);
+	}
+}
+
+/* What calibrating entry @e needs, added to @need; false when it needs
+ * nothing that is not measured yet. */
+static bool calib_needs(const struct funcprobe *fp, struct func_entry *e, bool *need)
+{
+	bool more = false;
+
+	if (!uses_traps(e))
+		return false;
+	e->insn = first_insn(e);
+	if (!fp->trap_ns[e->insn])
+		more = need[e->insn] = true;
+	if (e->cfg->kind == FUNC_UPROBE && !fp->trap_ns[CALIB_RETURN])
+		more = need[CALIB_RETURN] = true;
+	return more;
+}
+
 int funcprobe__budget_start(struct funcprobe *fp, double limit)
 {
-	bool need[CALIB__COUNT] = {};
-	size_t n = 0;
+	bool need[CALIB__COUNT] = {}, any_need = false;
+	size_t n = 0, watched = 0;
 	uint64_t now;
 
 	if (fp->budget_on || !fp->skel || !(limit > 0))
@@ -1697,49 +1777,108 @@ int funcprobe__budget_start(struct funcprobe *fp, double limit)
 	for (size_t i = 0; i < fp->n; i++) {
 		struct func_entry *e = &fp->e[i];
 
+		watched += e->watch;
 		if (!e->attached)
 			continue;
 		n++;
-		if (!uses_traps(e))
-			continue;
-		e->insn = first_insn(e);
-		need[e->insn] = true;
-		need[CALIB_RETURN] |= e->cfg->kind == FUNC_UPROBE;
+		any_need |= calib_needs(fp, e, need);
 	}
-	if (!n)
+	/* Watched entries may attach later (funcprobe__rescan). */
+	if (!n && !watched)
 		return 0;
 	fp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fp->timer_fd < 0)
 		return -errno;
-	calibrate(fp, need);
+	fp->default_limit = limit;
+	if (any_need)
+		calibrate(fp, need);
 	for (int g = 0; g < GROUP__COUNT; g++)
 		group_runs(fp, (enum prog_group)g, &fp->gprev_cnt[g], &fp->gprev_ns[g]);
 	now = bw_mono_ns();
-	for (size_t i = 0; i < fp->n; i++) {
-		struct func_entry *e = &fp->e[i];
-
-		if (!e->attached)
-			continue;
-		e->limit = e->cfg->overhead_budget > 0 ? e->cfg->overhead_budget : limit;
-		e->bs = budget__init();
-		e->linked = true;
-		e->cost = -1;
-		e->flip_since = e->acct_from = now;
-		e->hits_prev = hits_of(fp, i);
-		/* A uprobe hit is a call (counted on return): entry trap and
-		 * return; kernel entries are costed by their BPF run time. */
-		if (e->cfg->kind == FUNC_UPROBE)
-			e->hit_ns = fp->trap_ns[e->insn] + fp->trap_ns[CALIB_RETURN];
-		else if (uses_traps(e))
-			e->hit_ns = fp->trap_ns[e->insn];
-		if (e->fobj) {
-			e->fprev_cnt = e->fprev_ns = 0;
-			prog_runs(e->fobj->progs.fentry_entry, &e->fprev_cnt, &e->fprev_ns);
-			prog_runs(e->fobj->progs.fexit_return, &e->fprev_cnt, &e->fprev_ns);
-		}
-	}
+	for (size_t i = 0; i < fp->n; i++)
+		if (fp->e[i].attached)
+			budget_entry_start(fp, &fp->e[i], i, now);
 	fp->budget_on = true;
 	return 0;
+}
+
+/* Attach watched entry @i again after its binary changed: checks from
+ * scratch (the symbol may have moved or gone), links, budget.  The
+ * entry's maps and what they aggregated stay. */
+static void reattach(struct funcprobe *fp, struct func_entry *e, size_t i,
+		     const char *what)
+{
+	bool need[CALIB__COUNT] = {};
+	__u8 one = 1;
+	__u32 id = (__u32)i;
+	int err;
+
+	unlink_entry(e);
+	e->attached = e->linked = e->ready = e->use_offset = false;
+	e->relink_failed = false;
+	e->offset = 0;
+	e->limit = 0;		/* no budget figures while detached */
+	e->flip_at = 0;
+	e->attach_type = "";
+	free(e->binary);
+	e->binary = NULL;
+	check_entry(e, i, fp->feat);
+	if (!e->ready)
+		goto out;
+	if (e->cfg->targets.set &&
+	    bpf_map_update_elem(fp->filtered_fd, &id, &one, BPF_ANY)) {
+		snprintf(e->reason, sizeof(e->reason), "target filter: %s",
+			 strerror(errno));
+		goto out;
+	}
+	libbpf_glue__quiet(true);
+	err = e->cfg->kind == FUNC_UPROBE ? attach_uprobe(fp, e, i) :
+					    attach_usdt(fp, e, i);
+	libbpf_glue__quiet(false);
+	if (err) {
+		unlink_entry(e);
+		e->attach_type = "";
+		goto out;
+	}
+	e->attached = e->linked = true;
+	snprintf(e->reason, sizeof(e->reason), "ok");
+	if (fp->budget_on) {
+		if (calib_needs(fp, e, need))
+			calibrate(fp, need);
+		budget_entry_start(fp, e, i, bw_mono_ns());
+	}
+out:
+	if (e->attached)
+		pr_info("function %s: binary %s %s: attached", e->cfg->name,
+			e->cfg->binary, what);
+	else
+		pr_warn("function %s: binary %s %s: not attached: %s", e->cfg->name,
+			e->cfg->binary, what, e->reason);
+}
+
+int funcprobe__rescan(struct funcprobe *fp)
+{
+	int changed = 0;
+
+	if (!fp || !fp->skel)
+		return 0;
+	for (size_t i = 0; i < fp->n; i++) {
+		struct func_entry *e = &fp->e[i];
+		dev_t dev = e->st_dev;
+		ino_t ino = e->st_ino;
+
+		if (!e->watch)
+			continue;
+		file_identity(e);
+		if (e->st_dev == dev && e->st_ino == ino)
+			continue;
+		reattach(fp, e, i, !ino ? "appeared" : !e->st_ino ? "is gone" :
+				   "was replaced");
+		changed++;
+	}
+	if (changed && fp->budget_on)
+		rearm(fp);
+	return changed;
 }
 
 int funcprobe__timer_fd(const struct funcprobe *fp)

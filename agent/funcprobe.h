@@ -68,6 +68,14 @@ void funcprobe__status(const struct funcprobe *fp, size_t i,
  * /proc, like probe__refresh_targets); entries without targets trace every
  * process (or their pid). */
 int funcprobe__refresh_targets(struct funcprobe *fp);
+/*
+ * Once per tick: entries whose binary is an absolute path are checked
+ * (stat) and, when the file appeared, was replaced (new inode: a deploy)
+ * or went away, checked and attached again (uprobes sit on an inode, so
+ * the old ones would not see the new binary).  Returns how many entries
+ * changed; each change is logged.
+ */
+int funcprobe__rescan(struct funcprobe *fp);
 
 /* Append histograms and call counters for every entry to the store;
  * entries idle for @idle_timeout_ms or whose cgroup is gone are freed
