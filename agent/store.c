@@ -577,3 +577,80 @@ int store__history(const struct store *s, const char *name_with_suffix,
 	}
 	return 0;
 }
+
+bool store__is_stale(double v)
+{
+	return is_stale(v);
+}
+
+double store__stale_marker(void)
+{
+	return stale_marker();
+}
+
+/* Does the series' exposed name equal @name? */
+static bool name_is(const struct store_series *ser, const char *name)
+{
+	return !name || strcmp(ser->name, name) == 0;
+}
+
+/* Could family @f hold a series exposed as @name (its name plus a suffix)? */
+static bool family_may_hold(const struct store_family *f, const char *name)
+{
+	return !name || strncmp(name, f->name, f->namelen) == 0;
+}
+
+int store__select(const struct store *s, const char *name, int64_t mint,
+		  int64_t maxt, int (*cb)(const struct store_range *r, void *ctx),
+		  void *ctx)
+{
+	uint64_t n, first;
+	int64_t *ts;
+	double *vals;
+	int err = 0;
+
+	/* Closed ticks only: the open one is still being written. */
+	n = s->seq - (s->open ? 1 : 0);
+	n = n < s->capacity ? n : s->capacity;
+	if (!n)
+		return 0;
+	first = s->seq - (s->open ? 1 : 0) - n + 1;
+	ts = malloc(n * sizeof(*ts));
+	vals = malloc(n * sizeof(*vals));
+	if (!ts || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (const struct store_family *f = s->families; f && !err; f = f->next) {
+		if (!family_may_hold(f, name))
+			continue;
+		for (const struct store_series *ser = f->head; ser && !err; ser = ser->next) {
+			struct store_range r = {
+				.name = ser->name, .labels = ser->labels,
+				.nlabels = ser->nlabels, .ts = ts, .vals = vals,
+			};
+
+			if (!name_is(ser, name))
+				continue;
+			for (uint64_t k = first; k < first + n; k++) {
+				uint32_t slot = (uint32_t)((k - 1) % s->capacity);
+
+				if (s->ticks[slot] < mint || s->ticks[slot] > maxt)
+					continue;
+				ts[r.n] = s->ticks[slot];
+				vals[r.n++] = ser->vals[slot];
+			}
+			/* Nothing but staleness in range: nothing to say. */
+			for (size_t i = 0; i < r.n; i++) {
+				if (!is_stale(vals[i])) {
+					err = cb(&r, ctx);
+					break;
+				}
+			}
+		}
+	}
+out:
+	free(ts);
+	free(vals);
+	return err;
+}

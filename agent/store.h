@@ -89,4 +89,32 @@ int store__history(const struct store *s, const char *name_with_suffix,
 		   const struct label *labels, size_t nlabels,
 		   void (*cb)(int64_t ts_ms, double v, void *ctx), void *ctx);
 
+/* Staleness: the NaN payload Prometheus uses for staleness markers, which
+ * the store writes for a series in every tick it got no sample. */
+bool store__is_stale(double v);
+double store__stale_marker(void);
+
+/* One series over a time range, as queries read it (valid during the
+ * callback only). */
+struct store_range {
+	const char *name;		/* family name + suffix */
+	const struct label *labels;
+	size_t nlabels;
+	size_t n;
+	const int64_t *ts;		/* n tick timestamps, ascending (ms) */
+	const double *vals;		/* n values; staleness markers included
+					 * (store__is_stale): a query's lookback
+					 * must stop at them */
+};
+
+/*
+ * Every series exposed as @name (NULL: every series) with at least one
+ * real sample in the closed ticks whose timestamps are in [@mint, @maxt]:
+ * @cb gets those ticks' values.  Stops at and returns the first non-zero
+ * value of @cb; 0, or -ENOMEM.
+ */
+int store__select(const struct store *s, const char *name, int64_t mint,
+		  int64_t maxt, int (*cb)(const struct store_range *r, void *ctx),
+		  void *ctx);
+
 #endif /* BPFWATCH_STORE_H */

@@ -297,6 +297,107 @@ static void test_staleness(void **state)
 	store__free(s);
 }
 
+/* What a query sees: ranges with staleness markers, closed ticks only,
+ * exposed names (family + suffix), time bounds, early stop. */
+struct sel {
+	int calls;
+	char names[8][32];
+	size_t n[8];
+	int64_t ts[8][8];
+	double v[8][8];
+	int stop_after;
+};
+
+static int sel_cb(const struct store_range *r, void *ctx)
+{
+	struct sel *x = ctx;
+	int i = x->calls++;
+
+	snprintf(x->names[i], sizeof(x->names[i]), "%s{%s}", r->name,
+		 r->nlabels ? r->labels[0].value : "");
+	x->n[i] = r->n;
+	for (size_t k = 0; k < r->n && k < 8; k++) {
+		x->ts[i][k] = r->ts[k];
+		x->v[i][k] = r->vals[k];
+	}
+	return x->stop_after && x->calls == x->stop_after ? 42 : 0;
+}
+
+static void test_select(void **state)
+{
+	struct store *s = store__new(4, 10);
+	struct store_family *g, *h;
+	const struct label a[] = { { "id", "a" } };
+	const struct label b[] = { { "id", "b" } };
+	struct sel x = { 0 };
+
+	(void)state;
+	assert_non_null(s);
+	g = store__family(s, "g", METRIC_GAUGE, "G.");
+	h = store__family(s, "h", METRIC_HISTOGRAM, "H.");
+	/* nothing closed yet */
+	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 0);
+	/* ticks at 10, 20, 30: a always, b at 10 only, h_count at 20 */
+	assert_int_equal(store__begin_tick(s, 10), 0);
+	assert_int_equal(store__append(s, g, "", a, 1, 1), 0);
+	assert_int_equal(store__append(s, g, "", b, 1, 7), 0);
+	store__end_tick(s);
+	assert_int_equal(store__begin_tick(s, 20), 0);
+	assert_int_equal(store__append(s, g, "", a, 1, 2), 0);
+	assert_int_equal(store__append(s, h, "_count", a, 1, 5), 0);
+	store__end_tick(s);
+	assert_int_equal(store__begin_tick(s, 30), 0);
+	assert_int_equal(store__append(s, g, "", a, 1, 3), 0);
+	store__end_tick(s);
+	/* an open tick is not read */
+	assert_int_equal(store__begin_tick(s, 40), 0);
+	assert_int_equal(store__append(s, g, "", a, 1, 4), 0);
+
+	assert_int_equal(store__select(s, "g", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 2);
+	assert_string_equal(x.names[0], "g{a}");
+	assert_int_equal(x.n[0], 3);
+	assert_int_equal(x.ts[0][0], 10);
+	assert_int_equal(x.ts[0][2], 30);
+	assert_true(x.v[0][2] == 3);
+	/* b: its sample, then staleness markers where it was missing */
+	assert_string_equal(x.names[1], "g{b}");
+	assert_int_equal(x.n[1], 3);
+	assert_true(x.v[1][0] == 7);
+	assert_true(store__is_stale(x.v[1][1]));
+	assert_true(store__is_stale(x.v[1][2]));
+	assert_false(store__is_stale(NAN));
+	assert_true(store__is_stale(store__stale_marker()));
+
+	/* time bounds: b has only staleness in [15, 30], so it is left out */
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, "g", 15, 30, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 1);
+	assert_int_equal(x.n[0], 2);
+	assert_int_equal(x.ts[0][0], 20);
+
+	/* suffixed names; a prefix of another name is not a match */
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, "h_count", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 1);
+	assert_string_equal(x.names[0], "h_count{a}");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, "h_coun", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 0);
+
+	/* every series, and the callback can stop the walk */
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 3);
+	memset(&x, 0, sizeof(x));
+	x.stop_after = 1;
+	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 42);
+	assert_int_equal(x.calls, 1);
+	store__end_tick(s);
+	store__free(s);
+}
+
 static void test_series_freed_keeps_order(void **state)
 {
 	struct store *s = store__new(2, 10);
@@ -593,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_append_and_foreach),
 		cmocka_unit_test(test_ring_wraparound),
 		cmocka_unit_test(test_staleness),
+		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_series_freed_keeps_order),
 		cmocka_unit_test(test_max_series),
 		cmocka_unit_test(test_series_identity),
