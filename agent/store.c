@@ -609,12 +609,14 @@ int store__select(const struct store *s, const char *name, int64_t mint,
 	double *vals;
 	int err = 0;
 
-	/* Closed ticks only: the open one is still being written. */
-	n = s->seq - (s->open ? 1 : 0);
-	n = n < s->capacity ? n : s->capacity;
+	/* Every tick in the ring, the open one included: a rule evaluated
+	 * during a tick reads what was appended to it so far (the probes'
+	 * samples, earlier recording rules of its group), as Prometheus'
+	 * rules read the scrape of their evaluation time. */
+	n = s->seq < s->capacity ? s->seq : s->capacity;
 	if (!n)
 		return 0;
-	first = s->seq - (s->open ? 1 : 0) - n + 1;
+	first = s->seq - n + 1;
 	ts = malloc(n * sizeof(*ts));
 	vals = malloc(n * sizeof(*vals));
 	if (!ts || !vals) {
@@ -636,6 +638,10 @@ int store__select(const struct store *s, const char *name, int64_t mint,
 				uint32_t slot = (uint32_t)((k - 1) % s->capacity);
 
 				if (s->ticks[slot] < mint || s->ticks[slot] > maxt)
+					continue;
+				/* open tick, series not appended yet: its
+				 * slot still holds an old sample */
+				if (k == s->seq && s->open && ser->last_seq != k)
 					continue;
 				ts[r.n] = s->ticks[slot];
 				vals[r.n++] = ser->vals[slot];

@@ -109,8 +109,9 @@ struct store_range {
 
 /*
  * Every series exposed as @name (NULL: every series) with at least one
- * real sample in the closed ticks whose timestamps are in [@mint, @maxt]:
- * @cb gets those ticks' values.  Stops at and returns the first non-zero
+ * real sample in the ticks whose timestamps are in [@mint, @maxt]: @cb gets
+ * those ticks' values.  An open tick counts for the series appended to it
+ * already (rules evaluated during a tick see its samples so far).  Stops at and returns the first non-zero
  * value of @cb; 0, or -ENOMEM.
  */
 int store__select(const struct store *s, const char *name, int64_t mint,

@@ -350,17 +350,20 @@ static void test_select(void **state)
 	assert_int_equal(store__begin_tick(s, 30), 0);
 	assert_int_equal(store__append(s, g, "", a, 1, 3), 0);
 	store__end_tick(s);
-	/* an open tick is not read */
+	/* an open tick is read for the series appended to it so far (a),
+	 * not for the others (b: its slot holds nothing of this tick) */
 	assert_int_equal(store__begin_tick(s, 40), 0);
 	assert_int_equal(store__append(s, g, "", a, 1, 4), 0);
 
 	assert_int_equal(store__select(s, "g", 0, 1000, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 2);
 	assert_string_equal(x.names[0], "g{a}");
-	assert_int_equal(x.n[0], 3);
+	assert_int_equal(x.n[0], 4);
 	assert_int_equal(x.ts[0][0], 10);
 	assert_int_equal(x.ts[0][2], 30);
 	assert_true(x.v[0][2] == 3);
+	assert_int_equal(x.ts[0][3], 40);
+	assert_true(x.v[0][3] == 4);
 	/* b: its sample, then staleness markers where it was missing */
 	assert_string_equal(x.names[1], "g{b}");
 	assert_int_equal(x.n[1], 3);
