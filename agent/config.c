@@ -36,6 +36,7 @@
 enum mark {
 	MARK_NONE = 0,
 	MARK_INTERVAL,
+	MARK_EVAL,
 	MARK_RETENTION,
 	MARK_IDLE,
 	MARK__COUNT,
@@ -605,6 +606,128 @@ static void field__listen(struct parser *p, const struct field *f,
 	field__set_string(p, f, obj, s);
 }
 
+/* A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool label_name__valid(const char *s)
+{
+	if (!s || !*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+static void field__labels(struct parser *p, const struct field *f,
+			  const char *path, const yaml_node_t *n, void *obj)
+{
+	struct config *cfg = obj;
+	char q[QUOTE_BUF];
+	size_t count;
+
+	(void)f;
+	if (scalar__is_null(n))
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		parser__expected(p, path, n, "a mapping of label names to values");
+		return;
+	}
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > CONFIG_MAX_EXTERNAL_LABELS) {
+		parser__error(p, &n->start_mark, "%s: at most %d labels, got %zu",
+			      path, CONFIG_MAX_EXTERNAL_LABELS, count);
+		return;
+	}
+	cfg->external_labels = calloc(count ? count : 1, sizeof(*cfg->external_labels));
+	if (!cfg->external_labels) {
+		p->oom = true;
+		return;
+	}
+	for (const yaml_node_pair_t *kv = n->data.mapping.pairs.start;
+	     kv < n->data.mapping.pairs.top; kv++) {
+		const yaml_node_t *k = yaml_document_get_node(p->doc, kv->key);
+		const yaml_node_t *v = yaml_document_get_node(p->doc, kv->value);
+		const char *name = k ? scalar__text(k) : NULL;
+		const char *val = v ? scalar__text(v) : NULL;
+		struct config_label *l;
+
+		if (!k || !v)
+			continue;
+		if (!label_name__valid(name) || !strncmp(name, "__", 2)) {
+			parser__error(p, &k->start_mark, "%s: invalid label name '%s'",
+				      path, scalar__quote(k, q));
+			continue;
+		}
+		if (!val || scalar__is_null(v) || !*val) {
+			parser__expected(p, path, v, "a non-empty label value");
+			continue;
+		}
+		for (size_t i = 0; i < cfg->nexternal_labels; i++)
+			if (!strcmp(cfg->external_labels[i].name, name))
+				parser__error(p, &k->start_mark, "%s: label '%s' given twice",
+					      path, name);
+		l = &cfg->external_labels[cfg->nexternal_labels++];
+		l->name = strdup(name);
+		l->value = strdup(val);
+		if (!l->name || !l->value)
+			p->oom = true;
+	}
+}
+
+/* @s as a path relative to the directory of the config file. */
+static char *relative_to_config(const struct parser *p, const char *s)
+{
+	const char *slash = strrchr(p->name, '/');
+	char *out;
+
+	if (s[0] == '/' || !slash)
+		return strdup(s);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - p->name), p->name, s) < 0)
+		return NULL;
+	return out;
+}
+
+static void field__rule_files(struct parser *p, const struct field *f,
+			      const char *path, const yaml_node_t *n, void *obj)
+{
+	struct config *cfg = obj;
+	char sub[128];
+	size_t count, i = 0;
+
+	(void)f;
+	if (scalar__is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		parser__expected(p, path, n, "a sequence of file paths or globs");
+		return;
+	}
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (count > CONFIG_MAX_RULE_FILES) {
+		parser__error(p, &n->start_mark, "%s: at most %d entries, got %zu",
+			      path, CONFIG_MAX_RULE_FILES, count);
+		return;
+	}
+	cfg->rule_files = calloc(count ? count : 1, sizeof(*cfg->rule_files));
+	if (!cfg->rule_files) {
+		p->oom = true;
+		return;
+	}
+	for (const yaml_node_item_t *item = n->data.sequence.items.start;
+	     item < n->data.sequence.items.top; item++, i++) {
+		const yaml_node_t *pn = yaml_document_get_node(p->doc, *item);
+		const char *s = pn ? scalar__text(pn) : NULL;
+
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (!s || !*s || scalar__is_null(pn)) {
+			parser__expected(p, sub, pn ? pn : n, "a file path or glob");
+			continue;
+		}
+		cfg->rule_files[cfg->nrule_files] = relative_to_config(p, s);
+		if (!cfg->rule_files[cfg->nrule_files++])
+			p->oom = true;
+	}
+}
+
 static void field__log_level(struct parser *p, const struct field *f,
 			     const char *path, const yaml_node_t *n, void *obj)
 {
@@ -1048,6 +1171,10 @@ static const struct field global_fields[] = {
 	  .off = offsetof(struct config, log_level) },
 	{ .key = "overhead_budget", .parse = field__cpu_share,
 	  .off = offsetof(struct config, overhead_budget) },
+	{ .key = "evaluation_interval", .parse = field__duration,
+	  .off = offsetof(struct config, evaluation_interval_ms),
+	  .min = 100, .max = 24 * 3600 * 1000ULL, .mark = MARK_EVAL },
+	{ .key = "external_labels", .parse = field__labels },
 	{ 0 },
 };
 
@@ -1063,6 +1190,7 @@ static const struct field top_fields[] = {
 	{ .key = "state_dir", .parse = field__path,
 	  .off = offsetof(struct config, state_dir) },
 	{ .key = "probes", .parse = field__mapping, .sub = probes_fields },
+	{ .key = "rule_files", .parse = field__rule_files },
 	{ 0 },
 };
 
@@ -1146,6 +1274,27 @@ static void parser__check_min_interval(struct parser *p, enum mark m,
 			      path, duration__format(v, a), scalar__quote(n, q));
 }
 
+/* Rules are evaluated on collection ticks: their interval must be a
+ * whole number of them.  Not given, it is 15 s rounded up to one. */
+static void parser__check_eval(struct parser *p)
+{
+	uint64_t iv = p->cfg->collection_interval_ms, v = p->cfg->evaluation_interval_ms;
+	char a[DURATION_BUF], q[QUOTE_BUF];
+	const yaml_node_t *n = p->marks[MARK_EVAL];
+
+	if (p->bad[MARK_INTERVAL] || p->bad[MARK_EVAL] || !iv)
+		return;
+	if (!n) {
+		p->cfg->evaluation_interval_ms = (v + iv - 1) / iv * iv;
+		return;
+	}
+	if (v % iv)
+		parser__error(p, &n->start_mark,
+			      "global.evaluation_interval: must be a multiple of "
+			      "global.collection_interval (%s), got '%s'",
+			      duration__format(iv, a), scalar__quote(n, q));
+}
+
 static void parser__root(struct parser *p, const yaml_node_t *root)
 {
 	if (!root || scalar__is_null(root))
@@ -1159,6 +1308,7 @@ static void parser__root(struct parser *p, const yaml_node_t *root)
 				   p->cfg->retention_ms);
 	parser__check_min_interval(p, MARK_IDLE, "global.series_idle_timeout",
 				   p->cfg->idle_timeout_ms);
+	parser__check_eval(p);
 }
 
 /* Report a libyaml failure: the problem text at its position. */
@@ -1215,6 +1365,7 @@ static struct config *config__new_default(const char *name)
 	cfg->strict = false;
 	cfg->log_level = LOG_INFO;
 	cfg->overhead_budget = 0.01;
+	cfg->evaluation_interval_ms = 15 * 1000;
 	cfg->probes[PROBE_RUNQ].enabled = true;
 	cfg->probes[PROBE_RUNQ].max_entries = 2048;
 	cfg->probes[PROBE_BIO].enabled = true;
@@ -1395,6 +1546,14 @@ void config__free(struct config *cfg)
 		targets__free(&fn->targets);
 	}
 	free(cfg->functions);
+	for (size_t j = 0; j < cfg->nexternal_labels; j++) {
+		free(cfg->external_labels[j].name);
+		free(cfg->external_labels[j].value);
+	}
+	free(cfg->external_labels);
+	for (size_t j = 0; j < cfg->nrule_files; j++)
+		free(cfg->rule_files[j]);
+	free(cfg->rule_files);
 	free(cfg->source);
 	free(cfg->listen_address);
 	free(cfg->state_dir);

@@ -13,6 +13,10 @@
  *     log_level: info            # error | warn | info | debug
  *     overhead_budget: 1%        # CPU a probes.functions entry may cost,
  *                                # as a fraction of one CPU (0.01 or "1%")
+ *     evaluation_interval: 15s   # rule groups without an interval of their
+ *                                # own; a multiple of collection_interval
+ *     external_labels: { cluster: prod-eu }   # added to alerts sent out
+ *   rule_files: [ "/etc/bpfwatch/rules/<glob>.yml" ]  # relative: to this file
  *   web:
  *     listen_address: ":9477"    # [host]:port
  *   state_dir: /var/lib/bpfwatch
@@ -119,6 +123,14 @@ struct func_cfg {
 
 #define CONFIG_MAX_FUNCTIONS 256
 
+#define CONFIG_MAX_EXTERNAL_LABELS	32
+#define CONFIG_MAX_RULE_FILES		64
+
+struct config_label {
+	char *name;
+	char *value;
+};
+
 struct config {
 	char *source;			/* file name, or "<default>" */
 	uint64_t collection_interval_ms;	/* 100ms..1h, default 5s */
@@ -128,6 +140,12 @@ struct config {
 	bool strict;
 	enum log_level log_level;
 	double overhead_budget;		/* (0, 1] of one CPU, default 0.01 */
+	uint64_t evaluation_interval_ms;	/* multiple of the collection
+						 * interval, default 15s */
+	struct config_label *external_labels;	/* in file order */
+	size_t nexternal_labels;
+	char **rule_files;		/* globs, made absolute */
+	size_t nrule_files;
 	char *listen_address;		/* default ":9477" */
 	char *state_dir;		/* default "/var/lib/bpfwatch" */
 	struct probe_cfg probes[PROBE__COUNT];

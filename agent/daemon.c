@@ -218,6 +218,13 @@ static int parse_args(int argc, char **argv, struct agent *a)
 			fputc('\n', stderr);
 		return 2;
 	}
+	if (a->cfg->nrule_files) {
+		/* Parsed and checked already, evaluated once the rule engine
+		 * lands: refusing beats silently not alerting. */
+		fprintf(stderr, "bpfwatch run: %s: rule_files: the rule engine is not "
+			"part of this build yet\n", a->cfg->source);
+		return 2;
+	}
 	if (web) {
 		a->web = webconfig__load(web, err, sizeof(err));
 		if (!a->web) {

@@ -300,9 +300,8 @@ static void test_unknown_fields(void **state)
 
 	expect_error("foo: 1\n",
 		     "t.yml:1:1: unknown field 'foo' at top level");
-	expect_error("rule_files: [a.yml]\nalerting: {}\n",
-		     "t.yml:1:1: unknown field 'rule_files' at top level\n"
-		     "t.yml:2:1: unknown field 'alerting' at top level");
+	expect_error("rule_files: [a.yml]\nalertin: {}\n",
+		     "t.yml:2:1: unknown field 'alertin' at top level");
 	expect_error("global:\n  collection_interval: 5s\n  colection_interval: 5s\n",
 		     "t.yml:3:3: unknown field 'colection_interval' in global");
 	expect_error("web: {listen: ':1'}\n",
@@ -449,6 +448,55 @@ static void test_too_many_pids(void **state)
 	expect_error(text, "t.yml:1:44: probes.syscall_latency.targets.pids: "
 		     "expected 1 to 1024 pids, got 1025");
 	free(text);
+}
+
+static void test_rules_settings(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	/* defaults: 15 s, rounded up to a multiple of the tick */
+	cfg = expect_ok("");
+	assert_int_equal(cfg->evaluation_interval_ms, 15000);
+	assert_int_equal(cfg->nrule_files, 0);
+	assert_int_equal(cfg->nexternal_labels, 0);
+	config__free(cfg);
+	cfg = expect_ok("global:\n  collection_interval: 10s\n");
+	assert_int_equal(cfg->evaluation_interval_ms, 20000);
+	config__free(cfg);
+	cfg = expect_ok("global:\n  collection_interval: 1s\n  evaluation_interval: 30s\n"
+			"  external_labels: { cluster: prod-eu, replica: \"1\" }\n"
+			"rule_files: [ /etc/r/*.yml, rules/a.yml ]\n");
+	assert_int_equal(cfg->evaluation_interval_ms, 30000);
+	assert_int_equal(cfg->nexternal_labels, 2);
+	assert_string_equal(cfg->external_labels[0].name, "cluster");
+	assert_string_equal(cfg->external_labels[1].value, "1");
+	assert_int_equal(cfg->nrule_files, 2);
+	assert_string_equal(cfg->rule_files[0], "/etc/r/*.yml");
+	/* relative to the config file's directory: "t.yml" has none */
+	assert_string_equal(cfg->rule_files[1], "rules/a.yml");
+	config__free(cfg);
+	cfg = config__parse("/etc/bpfwatch/bpfwatch.yml", "rule_files: [r/*.yml]\n", 21,
+			    NULL, 0);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->rule_files[0], "/etc/bpfwatch/r/*.yml");
+	config__free(cfg);
+
+	expect_error("global:\n  evaluation_interval: 7s\n",
+		     "t.yml:2:24: global.evaluation_interval: must be a multiple of "
+		     "global.collection_interval (5s), got '7s'");
+	expect_error("global:\n  external_labels: { __x: a, 1y: b, ok: '' }\n",
+		     "t.yml:2:22: global.external_labels: invalid label name '__x'\n"
+		     "t.yml:2:30: global.external_labels: invalid label name '1y'\n"
+		     "t.yml:2:41: global.external_labels: expected a non-empty label value, got ''");
+	expect_error("global:\n  external_labels: [a]\n",
+		     "t.yml:2:20: global.external_labels: expected a mapping of label "
+		     "names to values, got a sequence");
+	expect_error("rule_files: a.yml\n",
+		     "t.yml:1:13: rule_files: expected a sequence of file paths or globs, "
+		     "got 'a.yml'");
+	expect_error("rule_files: [a.yml, '']\n",
+		     "t.yml:1:21: rule_files[1]: expected a file path or glob, got ''");
 }
 
 static void test_interval_relations(void **state)
@@ -1011,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_too_many_pids),
 		cmocka_unit_test(test_interval_relations),
+		cmocka_unit_test(test_rules_settings),
 		cmocka_unit_test(test_bad_regex),
 		cmocka_unit_test(test_regex_cost_accepts_reasonable),
 		cmocka_unit_test(test_listen_address),
