@@ -144,6 +144,13 @@ static int sel_emit(void *ectx, const struct promql_label *labels, size_t nlabel
 	return 0;
 }
 
+static int elem_cmp(const void *a, const void *b)
+{
+	const struct promql_element *x = a, *y = b;
+
+	return promql_labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
 static int select_series(struct promql_ev *ev, const struct promql_node *vs,
 			 int64_t ref, int64_t mint, bool matrix,
 			 struct promql_result *out)
@@ -161,6 +168,10 @@ static int select_series(struct promql_ev *ev, const struct promql_node *vs,
 		return nomem(ev);
 	if (ret)
 		return promql_ev_error(ev, ret, "select: %s", strerror(-ret));
+	/* Prometheus' storage hands series over sorted by labels, and the
+	 * order shows in the last bits of sums, so sort whatever ours did */
+	if (out->n > 1)
+		qsort(out->elems, out->n, sizeof(*out->elems), elem_cmp);
 	return 0;
 }
 
@@ -420,6 +431,60 @@ static int check_dups(struct promql_ev *ev, const struct promql_result *r)
 
 /* ---- binary operators ---- */
 
+/* Go's math.Atan (Cephes), so atan2 results match Prometheus bit for bit
+ * where glibc's differ in the last place. */
+static double go_xatan(double x)
+{
+	const double P0 = -8.750608600031904122785e-01, P1 = -1.615753718733365076637e+01,
+		     P2 = -7.500855792314704667340e+01, P3 = -1.228866684490136173410e+02,
+		     P4 = -6.485021904942025371773e+01, Q0 = +2.485846490142306297962e+01,
+		     Q1 = +1.650270098316988542046e+02, Q2 = +4.328810604912902668951e+02,
+		     Q3 = +4.853903996359136964868e+02, Q4 = +1.945506571482613964425e+02;
+	double z = x * x;
+
+	z = z * ((((P0 * z + P1) * z + P2) * z + P3) * z + P4) /
+	    (((((z + Q0) * z + Q1) * z + Q2) * z + Q3) * z + Q4);
+	return x * z + x;
+}
+
+static double go_satan(double x)
+{
+	const double morebits = 6.123233995736765886130e-17, tan3pio8 = 2.41421356237309504880;
+
+	if (x <= 0.66)
+		return go_xatan(x);
+	if (x > tan3pio8)
+		return M_PI / 2 - go_xatan(1 / x) + morebits;
+	return M_PI / 4 + go_xatan((x - 1) / (x + 1)) + 0.5 * morebits;
+}
+
+static double go_atan2(double y, double x)
+{
+	double q;
+
+	if (isnan(y) || isnan(x))
+		return NAN;
+	if (y == 0) {
+		if (x >= 0 && !signbit(x))
+			return copysign(0, y);
+		return copysign(M_PI, y);
+	}
+	if (x == 0)
+		return copysign(M_PI / 2, y);
+	if (isinf(x)) {
+		if (x > 0)
+			return isinf(y) ? copysign(M_PI / 4, y) : copysign(0, y);
+		return isinf(y) ? copysign(3 * M_PI / 4, y) : copysign(M_PI, y);
+	}
+	if (isinf(y))
+		return copysign(M_PI / 2, y);
+	q = y / x;
+	q = q == 0 ? q : q > 0 ? go_satan(q) : -go_satan(-q);
+	if (x < 0)
+		return q <= 0 ? q + M_PI : q - M_PI;
+	return q;
+}
+
 /* Prometheus' vectorElemBinop: value, and whether a comparison holds. */
 static double elem_binop(enum promql_op op, double l, double r, bool *keep)
 {
@@ -431,7 +496,7 @@ static double elem_binop(enum promql_op op, double l, double r, bool *keep)
 	case OP_DIV: return l / r;
 	case OP_POW: return pow(l, r);
 	case OP_MOD: return fmod(l, r);
-	case OP_ATAN2: return atan2(l, r);
+	case OP_ATAN2: return go_atan2(l, r);
 	case OP_EQ: *keep = l == r; return l;
 	case OP_NE: *keep = l != r; return l;
 	case OP_GT: *keep = l > r; return l;
@@ -447,10 +512,11 @@ static bool op_is_cmp(enum promql_op op)
 	return op >= OP_EQ && op <= OP_LE;
 }
 
-/* + - * / % ^ atan2 drop the metric name (shouldDropMetricName). */
+/* + - * / % ^ drop the metric name (shouldDropMetricName); atan2 keeps
+ * it in Prometheus 2.42. */
 static bool op_drops_name(enum promql_op op)
 {
-	return op <= OP_ATAN2;
+	return op <= OP_POW;
 }
 
 static int vec_scalar(struct promql_ev *ev, const struct promql_node *n,
@@ -602,6 +668,22 @@ static void labels_str(const struct promql_label *l, size_t n, char *buf, size_t
 		snprintf(buf + o, len - o, "}");
 }
 
+/* The labels a pair is matched on, printed (MatchLabels().String()). */
+static void match_group_str(const struct promql_node *n, const struct promql_element *e,
+			    char *buf, size_t len)
+{
+	struct promql_label l[64];
+	size_t i, k = 0;
+
+	for (i = 0; i < e->nlabels && k < 64; i++) {
+		bool listed = in_list(n->mlabels, n->nmlabels, e->labels[i].name);
+
+		if (n->on ? listed : (!listed && strcmp(e->labels[i].name, "__name__")))
+			l[k++] = e->labels[i];
+	}
+	labels_str(l, k, buf, len);
+}
+
 /* Result labels of a matched pair (Prometheus' resultMetric). */
 static int result_labels(const struct promql_node *n, const struct promql_element *ls,
 			 const struct promql_element *rs, struct promql_label **out,
@@ -660,14 +742,15 @@ static int vec_vec(struct promql_ev *ev, const struct promql_node *n,
 			goto err_nomem;
 		idx = smap_get(&right, key);
 		if (idx) {
-			char a[128], b[128];
+			char a[96], b[96], g[96];
 
 			free(key);
 			labels_str(r->elems[i].labels, r->elems[i].nlabels, a, sizeof(a));
 			labels_str(r->elems[*idx].labels, r->elems[*idx].nlabels, b, sizeof(b));
+			match_group_str(n, &r->elems[i], g, sizeof(g));
 			ret = promql_ev_error(ev, -EINVAL,
-					      "found duplicate series for the match group on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
-					      n->card == CARD_ONE_TO_MANY ? "left" : "right", a, b);
+					      "found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
+					      g, n->card == CARD_ONE_TO_MANY ? "left" : "right", a, b);
 			goto out;
 		}
 		if (smap_put(&right, key, i))

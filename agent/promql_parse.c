@@ -1164,7 +1164,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 			if (!parse_dur_tok(p, &d, " in offset, expected duration"))
 				goto err;
 			if (n->kind != N_VSEL && n->kind != N_MSEL && n->kind != N_SUBQUERY) {
-				perr(p, t->pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+				perr(p, n->pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
 				goto err;
 			}
 			if (target->offset_ms) {
@@ -1190,7 +1190,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 			}
 			ts = neg ? -v->num : v->num;
 			if (n->kind != N_VSEL && n->kind != N_MSEL && n->kind != N_SUBQUERY) {
-				perr(p, t->pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+				perr(p, n->pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
 				goto err;
 			}
 			if (target->has_at) {
