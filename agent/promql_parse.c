@@ -293,7 +293,7 @@ static int lex_string(struct parser *p, int pos, char **out)
 		char c = s[i];
 
 		if (!c || (c == '\n' && q != '`')) {
-			perr(p, pos, "unterminated quoted string %c", q);
+			perr(p, pos, "unterminated quoted string");
 			goto err;
 		}
 		if (c == q) {
@@ -319,7 +319,7 @@ static int lex_string(struct parser *p, int pos, char **out)
 		case '\'':
 		case '"':
 			if (c != q) {
-				perr(p, pos + i - 2, "unknown escape sequence %c", c);
+				perr(p, pos, "unknown escape sequence U+%04X '%c'", (unsigned char)c, c);
 				goto err;
 			}
 			o[n++] = c;
@@ -374,10 +374,10 @@ static int lex_string(struct parser *p, int pos, char **out)
 		}
 		default:
 			if (!c) {
-				perr(p, pos, "unterminated quoted string %c", q);
+				perr(p, pos, "unterminated quoted string");
 				goto err;
 			}
-			perr(p, pos + i - 2, "unknown escape sequence %c", c);
+			perr(p, pos, "unknown escape sequence U+%04X '%c'", (unsigned char)c, c);
 			goto err;
 		}
 	}
@@ -475,7 +475,7 @@ static int lex_number(struct parser *p, int pos)
 static int lex(struct parser *p)
 {
 	const char *in = p->in;
-	int pos = 0, n, depth = 0, brackets = 0;
+	int pos = 0, n, depth = 0, brackets = 0, braces = 0;
 
 	while (in[pos]) {
 		unsigned char c = in[pos];
@@ -490,6 +490,11 @@ static int lex(struct parser *p)
 			while (in[pos] && in[pos] != '\n')
 				pos++;
 			continue;
+		}
+		if (braces && !is_id_start(c) && c != '"' && c != '\'' && c != '`' &&
+		    c != '=' && c != '!' && c != ',' && c != '}') {
+			perr(p, pos, "unexpected character inside braces: '%c'", c);
+			return -1;
 		}
 		if (isdigit(c) || (c == '.' && isdigit((unsigned char)in[pos + 1]))) {
 			n = lex_number(p, pos);
@@ -531,13 +536,13 @@ static int lex(struct parser *p)
 		}
 		n = 1;
 		switch (c) {
-		case '{': t = T_LBRACE; break;
-		case '}': t = T_RBRACE; break;
+		case '{': t = T_LBRACE; braces++; break;
+		case '}': t = T_RBRACE; braces -= braces > 0; break;
 		case '(': t = T_LPAREN; depth++; break;
 		case ')':
 			t = T_RPAREN;
 			if (--depth < 0) {
-				perr(p, pos, "unexpected right parenthesis ')'");
+				perr(p, pos + 1, "unexpected right parenthesis ')'");
 				return -1;
 			}
 			break;
@@ -605,6 +610,14 @@ static int lex(struct parser *p)
 		perr(p, pos, "unclosed left parenthesis");
 		return -1;
 	}
+	if (brackets > 0) {
+		perr(p, pos, "unclosed left bracket");
+		return -1;
+	}
+	if (braces > 0) {
+		perr(p, pos, "unexpected end of input inside braces");
+		return -1;
+	}
 	return push_tok(p, T_EOF, pos, 0) ? 0 : -1;
 }
 
@@ -649,6 +662,28 @@ static const char *const keywords[] = {
 	"group_left", "group_right", "bool", "offset", "start", "end",
 };
 
+/* Go's %q of a token's text, cut to 10 characters plus "..." as
+ * Prometheus' Item.String() does. */
+static void go_quote(const char *s, int n, const char *prefix, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "%s\"", prefix);
+	int i;
+
+	for (i = 0; i < n && i < 10 && o + 6 < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		} else {
+			buf[o++] = c;
+		}
+	}
+	snprintf(buf + o, len - o, "\"%s", n > 10 ? "..." : "");
+}
+
 /* Prometheus' Item.desc(): how a token is named in "unexpected X". */
 static void tok_desc(struct parser *p, const struct token *t, char *buf, size_t len)
 {
@@ -659,13 +694,13 @@ static void tok_desc(struct parser *p, const struct token *t, char *buf, size_t 
 		snprintf(buf, len, "end of input");
 		return;
 	case T_NUM:
-		snprintf(buf, len, "number \"%.*s\"", t->len, p->in + t->pos);
+		go_quote(p->in + t->pos, t->len, "number ", buf, len);
 		return;
 	case T_DUR:
-		snprintf(buf, len, "duration \"%.*s\"", t->len, p->in + t->pos);
+		go_quote(p->in + t->pos, t->len, "duration ", buf, len);
 		return;
 	case T_STR:
-		snprintf(buf, len, "string %.*s", t->len > 40 ? 40 : t->len, p->in + t->pos);
+		go_quote(p->in + t->pos, t->len, "string ", buf, len);
 		return;
 	case T_IDENT:
 		if (agg_lookup(t->str) >= 0) {
@@ -893,11 +928,11 @@ static struct promql_node *parse_selector(struct parser *p)
 				goto err;
 			}
 			if (n->str && !strcmp(ln->str, "__name__")) {
-				perr(p, ln->pos, "metric name must not be set twice: \"%s\" or \"%s\"",
+				perr(p, n->pos, "metric name must not be set twice: \"%s\" or \"%s\"",
 				     n->str, val->str);
 				goto err;
 			}
-			if (add_matcher(p, n, mt, ln->str, val->str, val->pos))
+			if (add_matcher(p, n, mt, ln->str, val->str, ln->pos))
 				goto err;
 			if (peek(p)->type == T_COMMA) {
 				next(p);
@@ -955,7 +990,7 @@ static struct promql_node *parse_agg(struct parser *p, int op)
 			goto err;
 		grouped = true;
 	}
-	if (!expect(p, T_LPAREN, " in aggregation, expected \"(\""))
+	if (!expect(p, T_LPAREN, " in aggregation"))
 		goto err;
 	while (peek(p)->type != T_RPAREN) {
 		struct promql_node *a = parse_expr(p, 0);
@@ -968,6 +1003,10 @@ static struct promql_node *parse_agg(struct parser *p, int op)
 			promql_free(a);
 		nargs++;
 		if (peek(p)->type == T_COMMA) {
+			if (peek2(p)->type == T_RPAREN) {
+				perr(p, peek(p)->pos, "trailing commas not allowed in function call args");
+				goto err;
+			}
 			next(p);
 			continue;
 		}
@@ -1039,6 +1078,10 @@ static struct promql_node *parse_call(struct parser *p, const struct promql_func
 		n->args = na;
 		na[n->nargs++] = a;
 		if (peek(p)->type == T_COMMA) {
+			if (peek2(p)->type == T_RPAREN) {
+				perr(p, peek(p)->pos, "trailing commas not allowed in function call args");
+				goto err;
+			}
 			next(p);
 			continue;
 		}
@@ -1106,8 +1149,13 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 				goto err;
 			if (peek(p)->type == T_COLON) {
 				next(p);
-				if (peek(p)->type == T_DUR)
+				if (peek(p)->type == T_DUR) {
+					if (!peek(p)->dur) {
+						perr(p, peek(p)->pos, "duration must be greater than 0");
+						goto err;
+					}
 					parse_dur_tok(p, &step, NULL);
+				}
 				if (!expect(p, T_RBRACKET, " in subquery selector, expected \"]\""))
 					goto err;
 				if (n->type != PROMQL_VECTOR) {
@@ -1116,7 +1164,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 					goto err;
 				}
 				if (range == 0) {
-					perr(p, t->pos, "subquery range must be greater than 0");
+					perr(p, t->pos + 1, "duration must be greater than 0");
 					goto err;
 				}
 				w = node_new(p, N_SUBQUERY, n->pos);
@@ -1132,15 +1180,16 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 			if (!expect(p, T_RBRACKET, " in range selector, expected \"]\" or \":\""))
 				goto err;
 			if (n->kind != N_VSEL) {
-				perr(p, n->pos, "ranges only allowed for vector selectors");
+				perr(p, t->pos, "ranges only allowed for vector selectors");
 				goto err;
 			}
 			if (n->offset_ms || n->has_at) {
-				perr(p, t->pos, "no offset or @ modifiers allowed before range");
+				perr(p, t->pos, n->offset_ms ? "no offset modifiers allowed before range" :
+				     "no @ modifiers allowed before range");
 				goto err;
 			}
 			if (range == 0) {
-				perr(p, t->pos, "range must be greater than 0");
+				perr(p, t->pos + 1, "duration must be greater than 0");
 				goto err;
 			}
 			w = node_new(p, N_MSEL, n->pos);
@@ -1168,7 +1217,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 				goto err;
 			}
 			if (target->offset_ms) {
-				perr(p, t->pos, "offset may not be set multiple times");
+				perr(p, n->pos, "offset may not be set multiple times");
 				goto err;
 			}
 			target->offset_ms = neg ? -d : d;
@@ -1297,8 +1346,8 @@ static struct promql_node *parse_primary(struct parser *p)
 			size_t k;
 
 			for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++) {
-				if (!strcmp(keywords[k], t->str) &&
-				    strcmp(t->str, "start") && strcmp(t->str, "end")) {
+				/* most keywords are valid metric names, these are not */
+				if (!strcmp(keywords[k], t->str) && k >= 6 && k <= 10) {
 					unexpected(p, t, NULL);
 					return NULL;
 				}
@@ -1395,7 +1444,7 @@ static int check_binary(struct parser *p, struct promql_node *n, int op_pos)
 		return -1;
 	}
 	if (is_cmp(n->op) && !n->return_bool && lt == PROMQL_SCALAR && rt == PROMQL_SCALAR) {
-		perr(p, n->pos, "comparisons between scalars must use BOOL modifier");
+		perr(p, op_pos, "comparisons between scalars must use BOOL modifier");
 		return -1;
 	}
 	if ((lt != PROMQL_VECTOR || rt != PROMQL_VECTOR)) {
@@ -1418,7 +1467,7 @@ static int check_binary(struct parser *p, struct promql_node *n, int op_pos)
 	for (i = 0; n->on && i < n->nmlabels; i++) {
 		for (j = 0; j < n->ninclude; j++) {
 			if (!strcmp(n->mlabels[i], n->include[j])) {
-				perr(p, n->pos, "label \"%s\" must not occur in ON and GROUP clause at once",
+				perr(p, op_pos, "label \"%s\" must not occur in ON and GROUP clause at once",
 				     n->include[j]);
 				return -1;
 			}
@@ -1440,7 +1489,7 @@ static struct promql_node *parse_unary(struct parser *p)
 	if (!in)
 		return NULL;
 	if (in->type != PROMQL_SCALAR && in->type != PROMQL_VECTOR) {
-		perr(p, t->pos, "unary expression only allowed on expressions of type scalar or instant vector, got %s",
+		perr(p, t->pos, "unary expression only allowed on expressions of type scalar or instant vector, got \"%s\"",
 		     promql_type_name(in->type));
 		promql_free(in);
 		return NULL;

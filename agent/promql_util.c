@@ -162,6 +162,30 @@ static bool re_too_costly(const char *re)
 	return false;
 }
 
+/* RE2 refuses repetition counts above 1000; so do we. */
+static bool re_bad_repeat(const char *re)
+{
+	const char *s;
+
+	for (s = re; *s; s++) {
+		unsigned long n;
+		char *e;
+
+		if (*s == '\\' && s[1]) {
+			s++;
+			continue;
+		}
+		if (*s != '{' || !(s[1] >= '0' && s[1] <= '9'))
+			continue;
+		n = strtoul(s + 1, &e, 10);
+		if (n > 1000)
+			return true;
+		if (*e == ',' && e[1] >= '0' && e[1] <= '9' && strtoul(e + 1, NULL, 10) > 1000)
+			return true;
+	}
+	return false;
+}
+
 /* RE2 class escapes that POSIX ERE lacks, in and outside brackets. */
 static const char *re2_class(char c, bool in_bracket)
 {
@@ -259,6 +283,11 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 	x[o++] = ')';
 	x[o++] = '$';
 	x[o] = 0;
+	if (re_bad_repeat(x)) {
+		snprintf(errbuf, errlen, "invalid repeat count");
+		free(x);
+		return -EINVAL;
+	}
 	if (re_too_costly(x)) {
 		snprintf(errbuf, errlen, "regex too large once repetitions are expanded (limit %d)",
 			 RE_MAX_COST);
