@@ -28,6 +28,8 @@
 #include "store.h"
 
 #define STALE_BITS	0x7ff0000000000002ULL
+/* Rule outputs between two evaluations: no sample, but not gone either. */
+#define MISSING_BITS	0x7ff0000000000003ULL
 #define HASH_MIN_BUCKETS	64
 
 #define FNV64_OFFSET	0xcbf29ce484222325ULL
@@ -40,6 +42,8 @@ struct store_family {
 	const char *help;		/* NULL if none */
 	size_t namelen;
 	enum metric_type type;
+	bool evaluated;			/* written by rule evaluations */
+	uint64_t touched_seq;		/* tick of its last evaluation */
 	char strings[];			/* name and help */
 };
 
@@ -83,6 +87,26 @@ static inline uint64_t dbl_bits(double v)
 static inline bool is_stale(double v)
 {
 	return dbl_bits(v) == STALE_BITS;
+}
+
+static inline bool is_missing(double v)
+{
+	return dbl_bits(v) == MISSING_BITS;
+}
+
+/* No sample in the slot, for whatever reason. */
+static inline bool is_absent(double v)
+{
+	return is_stale(v) || is_missing(v);
+}
+
+static inline double missing_marker(void)
+{
+	uint64_t u = MISSING_BITS;
+	double v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
 }
 
 static inline double stale_marker(void)
@@ -390,7 +414,7 @@ int store__append(struct store *s, struct store_family *f, const char *suffix,
 	if (!suffix)
 		suffix = "";
 	/* A caller's NaN must not look like a staleness marker. */
-	if (is_stale(v))
+	if (is_absent(v))
 		v = NAN;
 
 	hash = series_hash(f->name, suffix, labels, nlabels);
@@ -439,16 +463,20 @@ void store__end_tick(struct store *s)
 {
 	struct store_family *f;
 	struct store_series *ser, *next;
-	double stale = stale_marker();
+	double stale = stale_marker(), missing = missing_marker();
 
 	if (!s->open)
 		return;
 	for (f = s->families; f; f = f->next) {
+		/* A rule's series go stale when an evaluation leaves them
+		 * out, not in the ticks between evaluations. */
+		double none = f->evaluated && f->touched_seq != s->seq ? missing : stale;
+
 		for (ser = f->head; ser; ser = next) {
 			next = ser->next;
 			if (ser->last_seq == s->seq)
 				continue;
-			ser->vals[s->head] = stale;
+			ser->vals[s->head] = none;
 			if (s->seq - ser->last_seq >= s->capacity)
 				store__remove(s, ser);
 		}
@@ -505,8 +533,10 @@ void store__foreach(const struct store *s,
 	for (f = s->families; f; f = f->next) {
 		bool announced = false;
 
+		if (f->evaluated)
+			continue;
 		for (ser = f->head; ser; ser = ser->next) {
-			if (is_stale(ser->vals[slot]))
+			if (is_absent(ser->vals[slot]))
 				continue;
 			if (!announced) {
 				if (family_cb)
@@ -570,7 +600,7 @@ int store__history(const struct store *s, const char *name_with_suffix,
 
 		if (k == s->seq && s->open && ser->last_seq != k)
 			continue;
-		if (is_stale(ser->vals[slot]))
+		if (is_absent(ser->vals[slot]))
 			continue;
 		if (cb)
 			cb(s->ticks[slot], ser->vals[slot], ctx);
@@ -643,6 +673,8 @@ int store__select(const struct store *s, const char *name, int64_t mint,
 				 * slot still holds an old sample */
 				if (k == s->seq && s->open && ser->last_seq != k)
 					continue;
+				if (is_missing(ser->vals[slot]))
+					continue;
 				ts[r.n] = s->ticks[slot];
 				vals[r.n++] = ser->vals[slot];
 			}
@@ -659,4 +691,14 @@ out:
 	free(ts);
 	free(vals);
 	return err;
+}
+
+void store__family_set_evaluated(struct store_family *f)
+{
+	f->evaluated = true;
+}
+
+void store__family_touch(const struct store *s, struct store_family *f)
+{
+	f->touched_seq = s->seq;
 }

@@ -89,6 +89,18 @@ int store__history(const struct store *s, const char *name_with_suffix,
 		   const struct label *labels, size_t nlabels,
 		   void (*cb)(int64_t ts_ms, double v, void *ctx), void *ctx);
 
+/*
+ * Families written by rule evaluations (recording rules, ALERTS): left
+ * out of store__foreach (so out of /metrics: Prometheus evaluates the same
+ * rules itself), and a series of theirs that was not appended in a tick is
+ * only stale if the family was evaluated in that tick
+ * (store__family_touch()); otherwise the tick holds no sample for it,
+ * as between two scrapes.
+ */
+void store__family_set_evaluated(struct store_family *f);
+/* Mark @f as evaluated in the open tick. */
+void store__family_touch(const struct store *s, struct store_family *f);
+
 /* Staleness: the NaN payload Prometheus uses for staleness markers, which
  * the store writes for a series in every tick it got no sample. */
 bool store__is_stale(double v);

@@ -401,6 +401,44 @@ static void test_select(void **state)
 	store__free(s);
 }
 
+/* Rule outputs: hidden from the exposition, no sample (not stale) in the
+ * ticks between evaluations, stale when an evaluation leaves them out. */
+static void test_evaluated_family(void **state)
+{
+	struct store *s = store__new(8, 10);
+	struct store_family *r;
+	const struct label a[] = { { "id", "a" } };
+	struct sel x = { 0 };
+
+	(void)state;
+	assert_non_null(s);
+	r = store__family(s, "job:x:rate", METRIC_UNTYPED, NULL);
+	store__family_set_evaluated(r);
+	/* tick 10: evaluated, a appended */
+	assert_int_equal(store__begin_tick(s, 10), 0);
+	store__family_touch(s, r);
+	assert_int_equal(store__append(s, r, "", a, 1, 1), 0);
+	store__end_tick(s);
+	/* tick 20: not evaluated: no sample, not stale */
+	assert_int_equal(store__begin_tick(s, 20), 0);
+	store__end_tick(s);
+	assert_render(s, "");
+	assert_int_equal(store__select(s, "job:x:rate", 0, 100, sel_cb, &x), 0);
+	assert_int_equal(x.calls, 1);
+	assert_int_equal(x.n[0], 1);
+	assert_int_equal(x.ts[0][0], 10);
+	/* tick 30: evaluated without a: stale from here */
+	assert_int_equal(store__begin_tick(s, 30), 0);
+	store__family_touch(s, r);
+	store__end_tick(s);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, "job:x:rate", 0, 100, sel_cb, &x), 0);
+	assert_int_equal(x.n[0], 2);
+	assert_int_equal(x.ts[0][1], 30);
+	assert_true(store__is_stale(x.v[0][1]));
+	store__free(s);
+}
+
 static void test_series_freed_keeps_order(void **state)
 {
 	struct store *s = store__new(2, 10);
@@ -698,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_ring_wraparound),
 		cmocka_unit_test(test_staleness),
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_evaluated_family),
 		cmocka_unit_test(test_series_freed_keeps_order),
 		cmocka_unit_test(test_max_series),
 		cmocka_unit_test(test_series_identity),
