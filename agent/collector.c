@@ -15,6 +15,7 @@
 #include "funcprobe.h"
 #include "labeler.h"
 #include "log.h"
+#include "ruleeng.h"
 #include "probes.h"
 #include "store.h"
 
@@ -23,6 +24,7 @@ struct collector {
 	const struct features *feat;
 	struct probe **probes;
 	struct funcprobe *fp;
+	struct ruleeng *re;		/* NULL: no rules */
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -162,6 +164,11 @@ void collector__free(struct collector *c)
 	strbuf__free(&c->body);
 	free(c->gz);
 	free(c);
+}
+
+void collector__set_ruleeng(struct collector *c, struct ruleeng *re)
+{
+	c->re = re;
 }
 
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
@@ -402,6 +409,11 @@ int collector__tick(struct collector *c)
 	}
 	c->ticks++;
 	self_metrics(c);
+	/* Rules last: they read this tick's probe and self metrics. */
+	if (c->re) {
+		ruleeng__eval(c->re, c->store, ts);
+		ruleeng__metrics(c->re, c->store);
+	}
 	store__end_tick(c->store);
 	c->last_duration = now_mono() - t0;
 

@@ -17,6 +17,7 @@
 struct collector;
 struct funcprobe;
 struct probe;
+struct ruleeng;
 struct store;
 
 /* Borrowed: @cfg, @feat, @probes (array of PROBE__COUNT) and @store must
@@ -27,6 +28,10 @@ struct collector *collector__new(const struct config *cfg,
 void collector__free(struct collector *c);
 /* Also collect the function-latency probe @fp (borrowed; NULL = none). */
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
+
+/* Evaluate the rules of @re (borrowed; NULL = none) at the end of every
+ * tick, before it closes. */
+void collector__set_ruleeng(struct collector *c, struct ruleeng *re);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

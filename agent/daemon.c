@@ -27,10 +27,12 @@
 #include "config.h"
 #include "funcprobe.h"
 #include "kfeatures.h"
+#include "api.h"
 #include "http.h"
 #include "libbpf_glue.h"
 #include "log.h"
 #include "probes.h"
+#include "ruleeng.h"
 #include "store.h"
 #include "webconfig.h"
 
@@ -64,6 +66,8 @@ struct agent {
 	struct funcprobe *fp;
 	struct collector *collector;
 	struct web_config *web;		/* --web.config.file, or NULL */
+	struct ruleeng *rules;		/* rule_files (possibly none) */
+	struct api api;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
 };
@@ -84,8 +88,36 @@ static void agent_free(struct agent *a)
 		close(a->timer_fd);
 	if (a->ep_fd >= 0)
 		close(a->ep_fd);
+	ruleeng__free(a->rules);
 	config__free(a->cfg);
 	webconfig__free(a->web);
+}
+
+/* SIGHUP and POST /-/reload: the rule files again; on errors the rules
+ * that run stay. */
+static int reload_rules_err(struct agent *a, const char *why, char *err, size_t len)
+{
+	int rc = ruleeng__reload(a->rules, err, len);
+
+	if (rc)
+		pr_err("rules: %s: reload failed, the previous rules keep running:\n%s",
+		       why, err);
+	else
+		pr_info("rules: %s: reloaded, %zu rules in %zu groups", why,
+			ruleeng__nrules(a->rules), ruleeng__ngroups(a->rules));
+	return rc;
+}
+
+static int reload_rules(struct agent *a, const char *why)
+{
+	char err[8192];
+
+	return reload_rules_err(a, why, err, sizeof(err));
+}
+
+static int api_reload(void *ctx, char *err, size_t len)
+{
+	return reload_rules_err(ctx, "POST /-/reload", err, len);
 }
 
 static int setup_fds(struct agent *a)
@@ -148,8 +180,7 @@ static int loop(struct agent *a)
 
 				while (read(a->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						pr_warn("agent: SIGHUP: configuration reload is "
-							"not supported yet; restart to apply changes");
+						reload_rules(a, "SIGHUP");
 						continue;
 					}
 					pr_info("agent: %s received, detaching probes and exiting",
@@ -218,11 +249,10 @@ static int parse_args(int argc, char **argv, struct agent *a)
 			fputc('\n', stderr);
 		return 2;
 	}
-	if (a->cfg->nrule_files) {
-		/* Parsed and checked already, evaluated once the rule engine
-		 * lands: refusing beats silently not alerting. */
-		fprintf(stderr, "bpfwatch run: %s: rule_files: the rule engine is not "
-			"part of this build yet\n", a->cfg->source);
+	/* Rule files are input like the config: an error stops the start. */
+	a->rules = ruleeng__new(a->cfg, err, sizeof(err));
+	if (!a->rules) {
+		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
 	if (web) {
@@ -304,9 +334,23 @@ static int attach_probes(struct agent *a)
 	return failed;
 }
 
-static uint32_t store_capacity(const struct config *cfg)
+/*
+ * Ticks of history: global.retention, or more when a rule reads further
+ * back (its largest range, plus the 5 min lookback of instant selectors),
+ * so that rules compute what Prometheus would.
+ */
+static uint32_t store_capacity(const struct config *cfg, const struct ruleeng *re)
 {
-	uint64_t n = cfg->retention_ms / cfg->collection_interval_ms + 1;
+	uint64_t keep = cfg->retention_ms, need = (uint64_t)ruleeng__max_lookback_ms(re);
+	uint64_t n;
+
+	if (need > keep) {
+		pr_info("rules: keeping %llus of history (global.retention is %llus) "
+			"for rules that read that far back",
+			(unsigned long long)(need / 1000), (unsigned long long)(keep / 1000));
+		keep = need;
+	}
+	n = keep / cfg->collection_interval_ms + 1;
 
 	return n < 2 ? 2 : n > 100000 ? 100000 : (uint32_t)n;
 }
@@ -337,13 +381,21 @@ int cmd_run(int argc, char **argv)
 		pr_warn("agent: cannot create state_dir %s: %s", a.cfg->state_dir,
 			strerror(errno));
 
-	a.store = store__new(store_capacity(a.cfg), a.cfg->max_series);
+	a.store = store__new(store_capacity(a.cfg, a.rules), a.cfg->max_series);
 	a.collector = a.store ? collector__new(a.cfg, &a.feat, a.probes, a.store) : NULL;
 	if (!a.collector) {
 		pr_err("agent: cannot allocate the series store: %s", strerror(errno));
 		rc = 1;
 		goto out;
 	}
+	collector__set_ruleeng(a.collector, a.rules);
+	a.api = (struct api){ .rules = a.rules, .store = a.store,
+			      .reload = api_reload, .reload_ctx = &a };
+	if (ruleeng__nrules(a.rules))
+		pr_info("rules: %zu rules in %zu groups, evaluated every %llus unless "
+			"their group says otherwise", ruleeng__nrules(a.rules),
+			ruleeng__ngroups(a.rules),
+			(unsigned long long)(a.cfg->evaluation_interval_ms / 1000));
 	/* Bind before attaching anything: a port in use fails cleanly. */
 	a.http = http__new(a.cfg->listen_address, a.collector, a.web, why, sizeof(why));
 	if (!a.http) {
@@ -351,6 +403,7 @@ int cmd_run(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	http__set_api(a.http, &a.api);
 
 	if (geteuid() != 0)
 		pr_warn("agent: not running as root: loading BPF programs needs "

@@ -15,6 +15,7 @@
 #include "collector.h"
 #include "expo.h"
 #include "http.h"
+#include "api.h"
 #include "log.h"
 #include "webconfig.h"
 
@@ -22,6 +23,7 @@ struct http {
 	struct MHD_Daemon *d;
 	struct collector *collector;
 	struct web_config *wc;		/* TLS, basic auth, headers; or NULL */
+	struct api *api;		/* /api/v1/..., /-/reload; or NULL */
 	int listen_fd;
 	int epoll_fd;
 	uint16_t port;
@@ -128,19 +130,152 @@ static enum MHD_Result unauthorized(const struct http *h,
 	return ret;
 }
 
+#define MAX_BODY	(64 * 1024)	/* POST /api/v1/query form bodies */
+#define MAX_ARGS	8
+
+/* A request in progress: its body (API POSTs) and decoded form values. */
+struct req {
+	struct strbuf body;
+	bool too_large;
+	struct MHD_Connection *conn;
+	char *args[MAX_ARGS];
+	size_t nargs;
+};
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Value of @name in an application/x-www-form-urlencoded body, decoded
+ * into a new string; NULL when absent. */
+static char *form_value(const char *body, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = body, *end = body + len;
+
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *e = amp ? amp : end;
+
+		if ((size_t)(e - p) > nlen && !memcmp(p, name, nlen) && p[nlen] == '=') {
+			char *out = malloc((size_t)(e - p)), *o = out;
+
+			if (!out)
+				return NULL;
+			for (const char *c = p + nlen + 1; c < e; c++) {
+				if (*c == '+') {
+					*o++ = ' ';
+				} else if (*c == '%' && e - c >= 3 && hexval(c[1]) >= 0 &&
+					   hexval(c[2]) >= 0) {
+					*o++ = (char)(hexval(c[1]) * 16 + hexval(c[2]));
+					c += 2;
+				} else {
+					*o++ = *c;
+				}
+			}
+			*o = '\0';
+			return out;
+		}
+		p = e + 1;
+	}
+	return NULL;
+}
+
+static const char *req_arg(void *ctx, const char *name)
+{
+	struct req *r = ctx;
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *ct;
+	char *d;
+
+	if (v || !r->body.len || r->nargs == MAX_ARGS)
+		return v;
+	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+		return NULL;
+	d = form_value(r->body.buf, r->body.len, name);
+	if (d)
+		r->args[r->nargs++] = d;
+	return d;
+}
+
+static void req_free(struct req *r)
+{
+	if (!r)
+		return;
+	strbuf__free(&r->body);
+	for (size_t i = 0; i < r->nargs; i++)
+		free(r->args[i]);
+	free(r);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result api_reply(struct http *h, struct MHD_Connection *conn,
+				 const char *url, const char *method, struct req *r)
+{
+	struct strbuf out;
+	const char *ctype = "application/json";
+	unsigned int status;
+	enum MHD_Result ret;
+
+	if (!h->api)
+		return text(h, conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	strbuf__init(&out);
+	status = api__handle(h->api, method, url, req_arg, r, &out, &ctype);
+	if (out.oom)
+		ret = text(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	else
+		ret = reply(h, conn, status, ctype, out.buf ? out.buf : "", out.len, NULL);
+	strbuf__free(&out);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 			       const char *url, const char *method,
 			       const char *version, const char *upload_data,
 			       size_t *upload_size, void **con_cls)
 {
 	struct http *h = cls;
+	struct req *r = *con_cls;
 
 	(void)version;
-	(void)upload_data;
-	(void)con_cls;
-	if (webconfig__auth(h->wc) && !authorized(h, conn))
-		return unauthorized(h, conn);
-	if (*upload_size)
+	if (!r) {
+		/* Headers only so far: authenticate before reading a body. */
+		if (webconfig__auth(h->wc) && !authorized(h, conn))
+			return unauthorized(h, conn);
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		strbuf__init(&r->body);
+		r->conn = conn;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (r->body.len + *upload_size > MAX_BODY)
+			r->too_large = true;
+		else
+			strbuf__append(&r->body, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_large || r->body.oom)
+		return text(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+	if (api__owns(url))
+		return api_reply(h, conn, url, method, r);
+	if (r->body.len)
 		return text(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body expected\n");
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
@@ -158,6 +293,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 		return reply(h, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
 			     index_page, sizeof(index_page) - 1, NULL);
 	return text(h, conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+void http__set_api(struct http *h, struct api *api)
+{
+	h->api = api;
 }
 
 /* Split "[host]:port" / "host:port" / ":port". */
@@ -264,6 +404,7 @@ struct http *http__new(const char *listen_address, struct collector *collector,
 					MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_HTTPS_MEM_CERT, wc->cert_pem,
 					MHD_OPTION_HTTPS_MEM_KEY, wc->key_pem,
 					MHD_OPTION_HTTPS_PRIORITIES, wc->priorities,
@@ -280,6 +421,7 @@ struct http *http__new(const char *listen_address, struct collector *collector,
 					MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_END);
 	}
 	if (!h->d) {

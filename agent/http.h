@@ -14,6 +14,7 @@
 struct http;
 struct collector;
 struct web_config;
+struct api;
 
 /*
  * Bind @listen_address ("[host]:port"; empty host = every address) and
@@ -25,6 +26,8 @@ struct web_config;
 struct http *http__new(const char *listen_address, struct collector *collector,
 		       struct web_config *wc, char *why, size_t len);
 void http__free(struct http *h);
+/* Serve the JSON API and /-/reload (api.h; borrowed, NULL = off). */
+void http__set_api(struct http *h, struct api *api);
 /* fd to poll for readability; call http__run() when it is readable. */
 int http__fd(const struct http *h);
 void http__run(struct http *h);
