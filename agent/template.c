@@ -903,6 +903,14 @@ static int fn_re_replace_all(struct rctx *r, struct val *a, size_t n, struct val
 	while (pos <= len) {
 		size_t so, eo;
 
+		if (b.len > TMPL_MAX_OUTPUT) {
+			/* "" replaced by a long string, nested: stop growing */
+			strbuf__free(&b);
+			regfree(&re);
+			rerror(r, "reReplaceAll: result larger than %d bytes", TMPL_MAX_OUTPUT);
+			return -1;
+		}
+
 		if (regexec(&re, text + pos, 10, m, pos ? REG_NOTBOL : 0))
 			break;
 		so = pos + (size_t)m[0].rm_so;
