@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alertstate.h"
 #include "log.h"
 #include "promql.h"
 #include "rulefile.h"
@@ -33,10 +34,25 @@ enum health {
 
 static const char *const health_names[] = { "unknown", "ok", "err" };
 
+/* One output series of a rule: family name, then label names and values,
+ * all NUL-terminated, back to back (compared as bytes). */
+struct outkey {
+	size_t len;
+	char data[];
+};
+
+struct outset {
+	struct outkey **v;
+	size_t n, cap;
+};
+
 struct rt_rule {
 	const struct rule *r;
 	struct promql_node *ast;
 	struct store_family *fam;	/* recording rules: output family */
+	struct alertstate *as;		/* alerting rules */
+	bool restored;			/* for-state applied after a start */
+	struct outset prev;		/* series written by the last evaluation */
 	enum health health;
 	char last_error[ERR_LEN];
 	int64_t last_eval_ms;
@@ -67,10 +83,27 @@ enum { M_RULES, M_ITER, M_MISSED, M_DURATION, M_FAILURES, M_RELOAD, M__COUNT };
 struct ruleeng {
 	const struct config *cfg;
 	struct ruleset *set;
+	struct label *ext_labels;	/* global.external_labels */
+	size_t next_labels;
+	const char *external_url;	/* --web.external-url, or NULL */
+	struct for_state *for_state;	/* read at start, applied once */
+	char *state_path;		/* state_dir/alerts.state */
+	bool dirty;			/* alert state changed since saved */
+	uint64_t notices_due, save_failures;
+	ruleeng_sink_fn sink;
+	void *sink_ctx;
 	struct store_family *fam[M__COUNT];
 	uint64_t reloads, reload_failures;
 	bool last_reload_ok;
 };
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static double mono_s(void)
 {
@@ -98,6 +131,14 @@ static int check_expr(void *ctx, const char *expr, char *msg, size_t msglen,
 	return -1;
 }
 
+static void outset__free(struct outset *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i]);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
 static void ruleset__free(struct ruleset *rs)
 {
 	if (!rs)
@@ -105,8 +146,11 @@ static void ruleset__free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->ngroups; i++) {
 		struct rt_group *g = &rs->groups[i];
 
-		for (size_t j = 0; g->rules && j < g->g->nrules; j++)
+		for (size_t j = 0; g->rules && j < g->g->nrules; j++) {
 			promql_free(g->rules[j].ast);
+			alertstate__free(g->rules[j].as);
+			outset__free(&g->rules[j].prev);
+		}
 		free(g->rules);
 	}
 	free(rs->groups);
@@ -181,6 +225,14 @@ static struct ruleset *ruleset__load(const struct config *cfg, char *err,
 			int64_t lb;
 
 			rr->r = &g->rules[j];
+			if (rr->r->type == RULE_ALERTING) {
+				char key[1024];
+
+				snprintf(key, sizeof(key), "%s;%s", g->file, g->name);
+				rr->as = alertstate__new(key, g, rr->r);
+				if (!rr->as)
+					goto oom;
+			}
 			rr->ast = promql_parse(rr->r->expr, &pe);
 			if (!rr->ast) {
 				/* rulefile checked it already: only ENOMEM */
@@ -222,6 +274,53 @@ static void warn_retention(const struct ruleeng *re)
 			(unsigned long long)(kept / 1000));
 }
 
+/* The pending clocks of the last run (alertstate.h, persistence). */
+static void load_for_state(struct ruleeng *re)
+{
+	char err[512];
+	bool corrupt = false;
+
+	if (!ruleeng__nrules(re))
+		return;
+	re->for_state = for_state__load(re->state_path, &corrupt, err, sizeof(err));
+	if (corrupt)
+		pr_warn("rules: %s: %s (moved aside; what could be read is used)",
+			re->state_path, err);
+	if (!re->for_state && errno != ENOENT)
+		pr_warn("rules: reading %s: %s", re->state_path, strerror(errno));
+	else if (re->for_state)
+		pr_info("rules: %zu pending or firing alert%s in %s from the last run",
+			for_state__count(re->for_state),
+			for_state__count(re->for_state) == 1 ? "" : "s", re->state_path);
+}
+
+/* Write the alerts' clocks to state_dir when they changed. */
+static void save_state(struct ruleeng *re)
+{
+	struct alertstate **v;
+	size_t n = 0, cap = 0;
+	char err[512];
+
+	if (!re->dirty || !re->state_path)
+		return;
+	for (size_t i = 0; i < re->set->ngroups; i++)
+		cap += re->set->groups[i].g->nrules;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < re->set->ngroups; i++)
+		for (size_t j = 0; j < re->set->groups[i].g->nrules; j++)
+			if (re->set->groups[i].rules[j].as)
+				v[n++] = re->set->groups[i].rules[j].as;
+	if (alertstate__save(re->state_path, v, n, wall_ms(), err, sizeof(err))) {
+		if (!re->save_failures++)
+			pr_warn("rules: saving alert state to %s: %s", re->state_path, err);
+	} else {
+		re->dirty = false;
+	}
+	free(v);
+}
+
 struct ruleeng *ruleeng__new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct ruleeng *re = calloc(1, sizeof(*re));
@@ -236,6 +335,19 @@ struct ruleeng *ruleeng__new(const struct config *cfg, char *err, size_t errlen)
 		free(re);
 		return NULL;
 	}
+	re->next_labels = cfg->nexternal_labels;
+	re->ext_labels = calloc(cfg->nexternal_labels + 1, sizeof(*re->ext_labels));
+	if (!re->ext_labels || asprintf(&re->state_path, "%s/alerts.state",
+					 cfg->state_dir) < 0) {
+		re->state_path = NULL;
+		ruleeng__free(re);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->nexternal_labels; i++)
+		re->ext_labels[i] = (struct label){ cfg->external_labels[i].name,
+						    cfg->external_labels[i].value };
+	load_for_state(re);
 	re->last_reload_ok = true;
 	warn_retention(re);
 	return re;
@@ -245,18 +357,53 @@ void ruleeng__free(struct ruleeng *re)
 {
 	if (!re)
 		return;
+	save_state(re);
+	for_state__free(re->for_state);
+	free(re->state_path);
+	free(re->ext_labels);
 	ruleset__free(re->set);
 	free(re);
 }
 
+/* Rules that stay (same type and name in the same group) keep their
+ * alerts, the series they wrote and their health. */
+static void carry_rules(struct rt_group *og, struct rt_group *ng)
+{
+	for (size_t j = 0; j < ng->g->nrules; j++) {
+		struct rt_rule *nr = &ng->rules[j];
+
+		for (size_t k = 0; k < og->g->nrules; k++) {
+			struct rt_rule *or = &og->rules[k];
+
+			if (or->r->type != nr->r->type || strcmp(or->r->name, nr->r->name))
+				continue;
+			if (or->as) {
+				alertstate__free(nr->as);
+				nr->as = or->as;
+				or->as = NULL;
+				alertstate__rebind(nr->as, ng->g, nr->r);
+			}
+			outset__free(&nr->prev);
+			nr->prev = or->prev;
+			memset(&or->prev, 0, sizeof(or->prev));
+			nr->fam = or->fam;
+			nr->restored = or->restored;
+			nr->health = or->health;
+			memcpy(nr->last_error, or->last_error, sizeof(nr->last_error));
+			nr->failures = or->failures;
+			break;
+		}
+	}
+}
+
 /* Carry the runtime state of rules and groups that stay over to @to. */
-static void carry_state(const struct ruleset *from, struct ruleset *to)
+static void carry_state(struct ruleset *from, struct ruleset *to)
 {
 	for (size_t i = 0; i < to->ngroups; i++) {
 		struct rt_group *ng = &to->groups[i];
 
 		for (size_t k = 0; k < from->ngroups; k++) {
-			const struct rt_group *og = &from->groups[k];
+			struct rt_group *og = &from->groups[k];
 
 			if (strcmp(og->g->name, ng->g->name) ||
 			    strcmp(og->g->file, ng->g->file))
@@ -265,6 +412,7 @@ static void carry_state(const struct ruleset *from, struct ruleset *to)
 			ng->last_eval_ms = og->last_eval_ms;
 			ng->evaluations = og->evaluations;
 			ng->missed = og->missed;
+			carry_rules(og, ng);
 			break;
 		}
 	}
@@ -383,43 +531,148 @@ static void rule_fail(struct rt_rule *rr, const char *fmt, ...)
 		pr_warn("rules: %s: %s", rr->r->name, rr->last_error);
 }
 
-static void eval_recording(struct rt_group *rg, struct rt_rule *rr,
-			   const struct promql_storage *st, struct store *s,
-			   int64_t ts)
+/* ---- output series and their staleness -------------------------------- */
+
+static struct outkey *outkey__new(const char *fam, const struct label *l, size_t n)
 {
-	struct promql_opts opts = { .default_step_ms = (int64_t)rg->interval_ms };
-	struct promql_result res = { 0 };
-	struct promql_element one;
-	struct promql_error pe;
-	struct label *lbl = NULL, **seen = NULL;
+	size_t len = strlen(fam) + 1, off;
+	struct outkey *k;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(l[i].name) + strlen(l[i].value) + 2;
+	k = malloc(sizeof(*k) + len);
+	if (!k)
+		return NULL;
+	k->len = len;
+	off = (size_t)sprintf(k->data, "%s", fam) + 1;
+	for (size_t i = 0; i < n; i++) {
+		off += (size_t)sprintf(k->data + off, "%s", l[i].name) + 1;
+		off += (size_t)sprintf(k->data + off, "%s", l[i].value) + 1;
+	}
+	return k;
+}
+
+static int outkey__cmp(const void *a, const void *b)
+{
+	const struct outkey *x = *(struct outkey *const *)a, *y = *(struct outkey *const *)b;
+	int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int outset__add(struct outset *o, struct outkey *k)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		struct outkey **v = realloc(o->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = k;
+	return 0;
+}
+
+/* Write one output series of @rr and remember it for the next evaluation. */
+static int emit(struct store *s, struct store_family *f, const char *fam,
+		const struct label *l, size_t n, double v, struct outset *cur)
+{
+	struct outkey *k;
+	int err = store__append(s, f, "", l, n, v);
+
+	if (err)
+		return err == -ENOSPC ? 0 : err;	/* counted by the store */
+	k = outkey__new(fam, l, n);
+	if (!k || outset__add(cur, k)) {
+		free(k);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Family @name for rule output (evaluated: hidden, no automatic staleness). */
+static struct store_family *out_family(struct store *s, const char *name)
+{
+	struct store_family *f = store__family(s, name, METRIC_UNTYPED, NULL);
+
+	if (f)
+		store__family_set_evaluated(f);
+	return f;
+}
+
+/*
+ * The evaluation wrote @cur: series of the previous one missing from it
+ * get a staleness marker (Prometheus writes them too, so an instant query
+ * stops seeing them at once instead of 5 minutes later).  @cur becomes the
+ * previous set.
+ */
+static void finish_outputs(struct rt_rule *rr, struct store *s, struct outset *cur)
+{
+	struct label l[RULEFILE_MAX_LABELS * 2 + 64];
+
+	qsort(cur->v, cur->n, sizeof(*cur->v), outkey__cmp);
+	for (size_t i = 0; i < rr->prev.n; i++) {
+		const struct outkey *k = rr->prev.v[i];
+		const char *p = k->data, *end = k->data + k->len, *fam = p;
+		struct store_family *f;
+		size_t n = 0;
+
+		if (cur->n && bsearch(&rr->prev.v[i], cur->v, cur->n, sizeof(*cur->v),
+				      outkey__cmp))
+			continue;
+		for (p += strlen(p) + 1; p < end && n < sizeof(l) / sizeof(l[0]); n++) {
+			l[n].name = p;
+			p += strlen(p) + 1;
+			l[n].value = p;
+			p += strlen(p) + 1;
+		}
+		f = out_family(s, fam);
+		if (f)
+			store__append_stale(s, f, l, n);
+	}
+	outset__free(&rr->prev);
+	rr->prev = *cur;
+	memset(cur, 0, sizeof(*cur));
+}
+
+/* ---- evaluation ------------------------------------------------------------ */
+
+static void rule_ok(struct rt_rule *rr)
+{
+	if (rr->health == HEALTH_ERR)
+		pr_info("rules: %s: evaluates again", rr->r->name);
+	rr->health = HEALTH_OK;
+	rr->last_error[0] = '\0';
+}
+
+static void eval_recording(struct rt_group *rg, struct rt_rule *rr,
+			   struct promql_result *res, struct store *s)
+{
+	struct outset cur = { 0 };
+	struct label **seen = NULL;
 	size_t *nseen = NULL;
 
 	if (!rr->fam) {
-		rr->fam = store__family(s, rr->r->name, METRIC_UNTYPED, NULL);
+		rr->fam = out_family(s, rr->r->name);
 		if (!rr->fam) {
 			rule_fail(rr, "metric %s exists with another type", rr->r->name);
 			return;
 		}
-		store__family_set_evaluated(rr->fam);
 	}
-	store__family_touch(s, rr->fam);
-	if (promql_eval_instant(rr->ast, st, ts, &opts, &res, &pe)) {
-		rule_fail(rr, "%s", pe.msg);
+	if (rg->g->limit && res->n > rg->g->limit) {
+		rule_fail(rr, "exceeded limit of %u with %zu series", rg->g->limit, res->n);
 		return;
 	}
-	as_vector(&res, &one);
-	if (rg->g->limit && res.n > rg->g->limit) {
-		rule_fail(rr, "exceeded limit of %u with %zu series", rg->g->limit, res.n);
-		goto out;
-	}
-	seen = calloc(res.n ? res.n : 1, sizeof(*seen));
-	nseen = calloc(res.n ? res.n : 1, sizeof(*nseen));
+	seen = calloc(res->n ? res->n : 1, sizeof(*seen));
+	nseen = calloc(res->n ? res->n : 1, sizeof(*nseen));
 	if (!seen || !nseen) {
 		rule_fail(rr, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < res.n; i++) {
-		const struct promql_element *el = &res.elems[i];
+	for (size_t i = 0; i < res->n; i++) {
+		const struct promql_element *el = &res->elems[i];
 
 		seen[i] = calloc(el->nlabels + rr->r->nlabels + 1, sizeof(**seen));
 		if (!seen[i]) {
@@ -435,31 +688,145 @@ static void eval_recording(struct rt_group *rg, struct rt_rule *rr,
 			}
 		}
 	}
-	for (size_t i = 0; i < res.n; i++) {
-		int err = store__append(s, rr->fam, "", seen[i], nseen[i], res.elems[i].v);
+	for (size_t i = 0; i < res->n; i++) {
+		int err = emit(s, rr->fam, rr->r->name, seen[i], nseen[i],
+			       res->elems[i].v, &cur);
 
-		if (err && err != -ENOSPC) {
+		if (err) {
 			rule_fail(rr, "storing the result: %s", strerror(-err));
 			goto out;
 		}
 	}
-	if (rr->health == HEALTH_ERR)
-		pr_info("rules: %s: evaluates again", rr->r->name);
-	rr->health = HEALTH_OK;
-	rr->last_error[0] = '\0';
+	finish_outputs(rr, s, &cur);
+	rule_ok(rr);
 out:
-	for (size_t i = 0; seen && i < res.n; i++)
+	outset__free(&cur);
+	for (size_t i = 0; seen && i < res->n; i++)
 		free(seen[i]);
 	free(seen);
 	free(nseen);
-	free(lbl);
-	if (res.elems == &one)
-		res.elems = NULL, res.n = 0;
+}
+
+/* What templates and notifications see of the configuration. */
+static void alert_env(const struct ruleeng *re, struct alert_env *env)
+{
+	*env = (struct alert_env){
+		.ext_labels = re->ext_labels, .next_labels = re->next_labels,
+		.external_url = re->external_url,
+	};
+}
+
+static void eval_alerting(struct ruleeng *re, struct rt_group *rg,
+			  struct rt_rule *rr, struct promql_result *res,
+			  struct store *s, int64_t ts)
+{
+	struct alert_series_vec series = { 0 };
+	struct alert_notices due = { 0 };
+	struct alert_input *in;
+	struct outset cur = { 0 };
+	struct alert_env env;
+	struct label *lbuf;
+	size_t total = 0, off = 0;
+	char err[ERR_LEN];
+	int rc;
+
+	for (size_t i = 0; i < res->n; i++)
+		total += res->elems[i].nlabels;
+	in = calloc(res->n ? res->n : 1, sizeof(*in));
+	lbuf = calloc(total ? total : 1, sizeof(*lbuf));
+	if (!in || !lbuf) {
+		rule_fail(rr, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		const struct promql_element *el = &res->elems[i];
+
+		in[i].labels = lbuf + off;
+		in[i].nlabels = el->nlabels;
+		in[i].value = el->v;
+		for (size_t k = 0; k < el->nlabels; k++)
+			lbuf[off++] = (struct label){ el->labels[k].name, el->labels[k].value };
+	}
+	alert_env(re, &env);
+	rc = alertstate__eval(rr->as, ts, in, res->n, &env, &series, err, sizeof(err));
+	if (rc) {
+		rule_fail(rr, "%s", rc == -ENOMEM ? "out of memory" : err);
+		goto out;
+	}
+	if (!rr->restored && re->for_state) {
+		size_t n = alertstate__restore(rr->as, re->for_state, ts, ALERT_FOR_GRACE_MS,
+					       ALERT_OUTAGE_TOLERANCE_MS);
+
+		if (n)
+			pr_info("rules: %s: restored the pending time of %zu alert%s",
+				rr->r->name, n, n == 1 ? "" : "s");
+	}
+	rr->restored = true;
+	for (size_t i = 0; i < series.n; i++) {
+		const struct alert_series *as = &series.v[i];
+		struct label l[RULEFILE_MAX_LABELS * 2 + 64];
+		const char *name = NULL;
+		struct store_family *f;
+		size_t n = 0;
+
+		for (size_t k = 0; k < as->nlabels && n < sizeof(l) / sizeof(l[0]); k++) {
+			if (!strcmp(as->labels[k].name, "__name__"))
+				name = as->labels[k].value;
+			else
+				l[n++] = as->labels[k];
+		}
+		f = name ? out_family(s, name) : NULL;
+		if (f && emit(s, f, name, l, n, as->value, &cur)) {
+			rule_fail(rr, "out of memory");
+			goto out;
+		}
+	}
+	finish_outputs(rr, s, &cur);
+	re->dirty = true;
+	if (alertstate__due(rr->as, ts, rg->interval_ms, &env, &due) < 0) {
+		rule_fail(rr, "out of memory");
+		goto out;
+	}
+	if (due.n) {
+		re->notices_due += due.n;
+		if (re->sink)
+			re->sink(re->sink_ctx, &due);
+	}
+	rule_ok(rr);
+out:
+	alert_notices__free(&due);
+	alert_series_vec__free(&series);
+	outset__free(&cur);
+	free(in);
+	free(lbuf);
+}
+
+static void eval_rule(struct ruleeng *re, struct rt_group *rg, struct rt_rule *rr,
+		      const struct promql_storage *st, struct store *s, int64_t ts)
+{
+	struct promql_opts opts = { .default_step_ms = (int64_t)rg->interval_ms };
+	struct promql_result res = { 0 };
+	struct promql_element one;
+	struct promql_error pe;
+
+	if (promql_eval_instant(rr->ast, st, ts, &opts, &res, &pe)) {
+		rule_fail(rr, "%s", pe.msg);
+		return;
+	}
+	as_vector(&res, &one);
+	if (rr->r->type == RULE_RECORDING)
+		eval_recording(rg, rr, &res, s);
+	else
+		eval_alerting(re, rg, rr, &res, s, ts);
+	if (res.elems == &one) {
+		res.elems = NULL;
+		res.n = 0;
+	}
 	promql_result_free(&res);
 }
 
-static void eval_group(struct rt_group *rg, const struct promql_storage *st,
-		       struct store *s, int64_t ts)
+static void eval_group(struct ruleeng *re, struct rt_group *rg,
+		       const struct promql_storage *st, struct store *s, int64_t ts)
 {
 	double g0 = mono_s();
 
@@ -469,8 +836,7 @@ static void eval_group(struct rt_group *rg, const struct promql_storage *st,
 
 		if (!rr->ast)
 			continue;
-		if (rr->r->type == RULE_RECORDING)
-			eval_recording(rg, rr, st, s, ts);
+		eval_rule(re, rg, rr, st, s, ts);
 		rr->last_eval_ms = ts;
 		rr->last_duration_s = mono_s() - r0;
 	}
@@ -501,9 +867,10 @@ void ruleeng__eval(struct ruleeng *re, struct store *s, int64_t ts)
 		}
 		/* A tick a few ms early must not skip a whole interval. */
 		rg->next_eval_ms -= (int64_t)(re->cfg->collection_interval_ms / 2);
-		eval_group(rg, &st, s, ts);
+		eval_group(re, rg, &st, s, ts);
 		rg->next_eval_ms += (int64_t)(re->cfg->collection_interval_ms / 2);
 	}
+	save_state(re);
 }
 
 /* ---- self-metrics and JSON ----------------------------------------------- */
@@ -593,6 +960,55 @@ static cJSON *kv_object(const struct rule_kv *kv, size_t n)
 	return o;
 }
 
+static cJSON *labels_object(const struct label *l, size_t n)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t i = 0; o && i < n; i++)
+		cJSON_AddStringToObject(o, l[i].name, l[i].value);
+	return o;
+}
+
+/* Active (pending or firing) alerts of @as appended to @arr; returns the
+ * highest state among them. */
+static enum alert_state alert_items(cJSON *arr, const struct alertstate *as)
+{
+	enum alert_state top = ALERT_INACTIVE;
+
+	for (size_t i = 0; as && i < alertstate__count(as); i++) {
+		struct alert_view v;
+		char buf[PROMQL_FLOAT_BUF];
+		cJSON *a;
+
+		alertstate__get(as, i, &v);
+		if (v.state == ALERT_INACTIVE)
+			continue;
+		if (v.state > top)
+			top = v.state;
+		a = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, a);
+		cJSON_AddItemToObject(a, "labels", labels_object(v.labels, v.nlabels));
+		cJSON_AddItemToObject(a, "annotations",
+				      labels_object(v.annotations, v.nannotations));
+		cJSON_AddStringToObject(a, "state", alert_state__name(v.state));
+		add_time(a, "activeAt", v.active_at_ms);
+		if (v.keep_firing_since_ms != ALERT_TIME_UNSET)
+			add_time(a, "keepFiringSince", v.keep_firing_since_ms);
+		cJSON_AddStringToObject(a, "value", promql_format_float(v.value, 'g', buf));
+	}
+	return top;
+}
+
+static void add_alerts(cJSON *rule, const struct alertstate *as, bool with_state)
+{
+	cJSON *arr = cJSON_CreateArray();
+	enum alert_state top = alert_items(arr, as);
+
+	if (with_state)
+		cJSON_AddStringToObject(rule, "state", alert_state__name(top));
+	cJSON_AddItemToObject(rule, "alerts", arr);
+}
+
 void ruleeng__rules_json(const struct ruleeng *re, struct strbuf *b)
 {
 	cJSON *root = cJSON_CreateObject(), *data, *groups;
@@ -640,8 +1056,7 @@ void ruleeng__rules_json(const struct ruleeng *re, struct strbuf *b)
 			cJSON_AddItemToObject(r, "annotations",
 					      kv_object(rr->r->annotations,
 							rr->r->nannotations));
-			cJSON_AddStringToObject(r, "state", "inactive");
-			cJSON_AddArrayToObject(r, "alerts");
+			add_alerts(r, rr->as, true);
 		}
 	}
 	json_out(b, root);
@@ -649,11 +1064,15 @@ void ruleeng__rules_json(const struct ruleeng *re, struct strbuf *b)
 
 void ruleeng__alerts_json(const struct ruleeng *re, struct strbuf *b)
 {
-	cJSON *root = cJSON_CreateObject(), *data;
+	cJSON *root = cJSON_CreateObject(), *data, *alerts;
+	const struct ruleset *rs = re->set;
 
-	(void)re;
 	cJSON_AddStringToObject(root, "status", "success");
 	data = cJSON_AddObjectToObject(root, "data");
-	cJSON_AddArrayToObject(data, "alerts");
+	alerts = cJSON_AddArrayToObject(data, "alerts");
+	for (size_t i = 0; alerts && i < rs->ngroups; i++)
+		for (size_t j = 0; j < rs->groups[i].g->nrules; j++)
+			if (rs->groups[i].rules[j].as)
+				alert_items(alerts, rs->groups[i].rules[j].as);
 	json_out(b, root);
 }

@@ -32,6 +32,11 @@
 #include "store.h"
 
 struct ruleeng;
+struct alert_notices;
+
+/* Receives the alerts due for sending after an evaluation (borrowed
+ * during the call): the notifier. */
+typedef void (*ruleeng_sink_fn)(void *ctx, const struct alert_notices *due);
 
 /*
  * Load the rule files of @cfg (borrowed; must outlive the engine).
@@ -48,6 +53,11 @@ int ruleeng__reload(struct ruleeng *re, char *err, size_t errlen);
 /* Evaluate the groups that are due at @ts_ms into @s (whose tick at
  * @ts_ms is open). */
 void ruleeng__eval(struct ruleeng *re, struct store *s, int64_t ts_ms);
+
+/* Where alerts due for sending go (none by default: nothing is sent). */
+void ruleeng__set_sink(struct ruleeng *re, ruleeng_sink_fn fn, void *ctx);
+/* Base of generatorURL and $externalURL (borrowed), default none. */
+void ruleeng__set_external_url(struct ruleeng *re, const char *url);
 
 size_t ruleeng__ngroups(const struct ruleeng *re);
 size_t ruleeng__nrules(const struct ruleeng *re);

@@ -43,7 +43,6 @@ struct store_family {
 	size_t namelen;
 	enum metric_type type;
 	bool evaluated;			/* written by rule evaluations */
-	uint64_t touched_seq;		/* tick of its last evaluation */
 	char strings[];			/* name and help */
 };
 
@@ -469,8 +468,9 @@ void store__end_tick(struct store *s)
 		return;
 	for (f = s->families; f; f = f->next) {
 		/* A rule's series go stale when an evaluation leaves them
-		 * out, not in the ticks between evaluations. */
-		double none = f->evaluated && f->touched_seq != s->seq ? missing : stale;
+		 * out (store__append_stale), not in the ticks between
+		 * evaluations. */
+		double none = f->evaluated ? missing : stale;
 
 		for (ser = f->head; ser; ser = next) {
 			next = ser->next;
@@ -698,7 +698,17 @@ void store__family_set_evaluated(struct store_family *f)
 	f->evaluated = true;
 }
 
-void store__family_touch(const struct store *s, struct store_family *f)
+int store__append_stale(struct store *s, struct store_family *f,
+			const struct label *labels, size_t nlabels)
 {
-	f->touched_seq = s->seq;
+	int err = store__append(s, f, "", labels, nlabels, 0);
+	struct store_series *ser;
+
+	if (err)
+		return err;
+	ser = store__lookup(s, f, "", series_hash(f->name, "", labels, nlabels),
+			    labels, nlabels);
+	if (ser)
+		ser->vals[s->head] = stale_marker();
+	return 0;
 }

@@ -92,14 +92,16 @@ int store__history(const struct store *s, const char *name_with_suffix,
 /*
  * Families written by rule evaluations (recording rules, ALERTS): left
  * out of store__foreach (so out of /metrics: Prometheus evaluates the same
- * rules itself), and a series of theirs that was not appended in a tick is
- * only stale if the family was evaluated in that tick
- * (store__family_touch()); otherwise the tick holds no sample for it,
- * as between two scrapes.
+ * rules itself), and a series of theirs not appended in a tick has no
+ * sample there (as between two scrapes) rather than a staleness marker:
+ * the rule engine marks a series stale itself when an evaluation leaves
+ * it out (store__append_stale), as Prometheus does.
  */
 void store__family_set_evaluated(struct store_family *f);
-/* Mark @f as evaluated in the open tick. */
-void store__family_touch(const struct store *s, struct store_family *f);
+/* Append a staleness marker for a series of @f (suffix "") in the open
+ * tick.  Same errors as store__append. */
+int store__append_stale(struct store *s, struct store_family *f,
+			const struct label *labels, size_t nlabels);
 
 /* Staleness: the NaN payload Prometheus uses for staleness markers, which
  * the store writes for a series in every tick it got no sample. */

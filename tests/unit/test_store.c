@@ -402,7 +402,7 @@ static void test_select(void **state)
 }
 
 /* Rule outputs: hidden from the exposition, no sample (not stale) in the
- * ticks between evaluations, stale when an evaluation leaves them out. */
+ * ticks their rule leaves them out, stale when the engine says so. */
 static void test_evaluated_family(void **state)
 {
 	struct store *s = store__new(8, 10);
@@ -414,9 +414,8 @@ static void test_evaluated_family(void **state)
 	assert_non_null(s);
 	r = store__family(s, "job:x:rate", METRIC_UNTYPED, NULL);
 	store__family_set_evaluated(r);
-	/* tick 10: evaluated, a appended */
+	/* tick 10: a appended */
 	assert_int_equal(store__begin_tick(s, 10), 0);
-	store__family_touch(s, r);
 	assert_int_equal(store__append(s, r, "", a, 1, 1), 0);
 	store__end_tick(s);
 	/* tick 20: not evaluated: no sample, not stale */
@@ -427,15 +426,24 @@ static void test_evaluated_family(void **state)
 	assert_int_equal(x.calls, 1);
 	assert_int_equal(x.n[0], 1);
 	assert_int_equal(x.ts[0][0], 10);
-	/* tick 30: evaluated without a: stale from here */
+	/* tick 30: the engine marks a stale */
 	assert_int_equal(store__begin_tick(s, 30), 0);
-	store__family_touch(s, r);
+	assert_int_equal(store__append_stale(s, r, a, 1), 0);
 	store__end_tick(s);
 	memset(&x, 0, sizeof(x));
 	assert_int_equal(store__select(s, "job:x:rate", 0, 100, sel_cb, &x), 0);
 	assert_int_equal(x.n[0], 2);
 	assert_int_equal(x.ts[0][1], 30);
 	assert_true(store__is_stale(x.v[0][1]));
+	/* and a caller's NaN is never a staleness marker */
+	assert_int_equal(store__begin_tick(s, 40), 0);
+	assert_int_equal(store__append(s, r, "", a, 1, store__stale_marker()), 0);
+	store__end_tick(s);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store__select(s, "job:x:rate", 35, 100, sel_cb, &x), 0);
+	assert_int_equal(x.n[0], 1);
+	assert_true(isnan(x.v[0][0]));
+	assert_false(store__is_stale(x.v[0][0]));
 	store__free(s);
 }
 
