@@ -619,9 +619,10 @@ double store__stale_marker(void)
 }
 
 /* Does the series' exposed name equal @name? */
-static bool name_is(const struct store_series *ser, const char *name)
+static bool name_is(const struct store_series *ser, const char *name,
+		    const char *suffix)
 {
-	return !name || strcmp(ser->name, name) == 0;
+	return !name || (ser->suffix[0] == suffix[0] && strcmp(ser->suffix, suffix) == 0);
 }
 
 /* Could family @f hold a series exposed as @name (its name plus a suffix)? */
@@ -631,10 +632,10 @@ static bool family_may_hold(const struct store_family *f, const char *name)
 }
 
 int store__select(const struct store *s, const char *name, int64_t mint,
-		  int64_t maxt, int (*cb)(const struct store_range *r, void *ctx),
-		  void *ctx)
+		  int64_t maxt, store_match_fn match,
+		  int (*cb)(const struct store_range *r, void *ctx), void *ctx)
 {
-	uint64_t n, first;
+	uint64_t n, first, lo, hi, first_in, end_in;
 	int64_t *ts;
 	double *vals;
 	int err = 0;
@@ -647,6 +648,32 @@ int store__select(const struct store *s, const char *name, int64_t mint,
 	if (!n)
 		return 0;
 	first = s->seq - n + 1;
+	/* Tick timestamps increase with the tick number: find the ticks in
+	 * [mint, maxt] once, for every series. */
+	lo = first;
+	hi = first + n;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (s->ticks[(mid - 1) % s->capacity] < mint)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first_in = lo;
+	hi = first + n;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (s->ticks[(mid - 1) % s->capacity] <= maxt)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	end_in = lo;
+	if (first_in == end_in)
+		return 0;
+	n = end_in - first_in;
 	ts = malloc(n * sizeof(*ts));
 	vals = malloc(n * sizeof(*vals));
 	if (!ts || !vals) {
@@ -662,13 +689,13 @@ int store__select(const struct store *s, const char *name, int64_t mint,
 				.nlabels = ser->nlabels, .ts = ts, .vals = vals,
 			};
 
-			if (!name_is(ser, name))
+			if (!name_is(ser, name, name ? name + f->namelen : ""))
 				continue;
-			for (uint64_t k = first; k < first + n; k++) {
+			if (match && !match(ser->name, ser->labels, ser->nlabels, ctx))
+				continue;
+			for (uint64_t k = first_in; k < end_in; k++) {
 				uint32_t slot = (uint32_t)((k - 1) % s->capacity);
 
-				if (s->ticks[slot] < mint || s->ticks[slot] > maxt)
-					continue;
 				/* open tick, series not appended yet: its
 				 * slot still holds an old sample */
 				if (k == s->seq && s->open && ser->last_seq != k)

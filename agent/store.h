@@ -125,11 +125,15 @@ struct store_range {
  * Every series exposed as @name (NULL: every series) with at least one
  * real sample in the ticks whose timestamps are in [@mint, @maxt]: @cb gets
  * those ticks' values.  An open tick counts for the series appended to it
- * already (rules evaluated during a tick see its samples so far).  Stops at and returns the first non-zero
+ * already (rules evaluated during a tick see its samples so far).  @match
+ * (may be NULL) sees each series' name and labels first: only those it
+ * accepts are read.  Stops at and returns the first non-zero
  * value of @cb; 0, or -ENOMEM.
  */
+typedef bool (*store_match_fn)(const char *name, const struct label *labels,
+			       size_t nlabels, void *ctx);
 int store__select(const struct store *s, const char *name, int64_t mint,
-		  int64_t maxt, int (*cb)(const struct store_range *r, void *ctx),
-		  void *ctx);
+		  int64_t maxt, store_match_fn match,
+		  int (*cb)(const struct store_range *r, void *ctx), void *ctx);
 
 #endif /* BPFWATCH_STORE_H */

@@ -22,16 +22,6 @@ struct sq_walk {
 	size_t cap_samples;
 };
 
-static const char *label_value(const struct store_range *r, const char *name)
-{
-	if (!strcmp(name, "__name__"))
-		return r->name;
-	for (size_t i = 0; i < r->nlabels; i++)
-		if (!strcmp(r->labels[i].name, name))
-			return r->labels[i].value;
-	return "";
-}
-
 static int grow(void **p, size_t *cap, size_t want, size_t size)
 {
 	void *q;
@@ -46,13 +36,33 @@ static int grow(void **p, size_t *cap, size_t want, size_t size)
 	return 0;
 }
 
+static const char *label_value(const char *sname, const struct label *l, size_t n,
+			       const char *name)
+{
+	if (!strcmp(name, "__name__"))
+		return sname;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].name, name))
+			return l[i].value;
+	return "";
+}
+
+/* Matchers first, before the store copies any sample. */
+static bool sq_match(const char *sname, const struct label *l, size_t n, void *ctx)
+{
+	const struct sq_walk *w = ctx;
+
+	for (size_t i = 0; i < w->nm; i++)
+		if (!promql_matcher_matches(w->m[i], label_value(sname, l, n,
+						promql_matcher_name(w->m[i]))))
+			return false;
+	return true;
+}
+
 static int sq_series(const struct store_range *r, void *ctx)
 {
 	struct sq_walk *w = ctx;
 
-	for (size_t i = 0; i < w->nm; i++)
-		if (!promql_matcher_matches(w->m[i], label_value(r, promql_matcher_name(w->m[i]))))
-			return 0;
 	if (grow((void **)&w->labels, &w->cap_labels, r->nlabels + 1, sizeof(*w->labels)) ||
 	    grow((void **)&w->samples, &w->cap_samples, r->n ? r->n : 1, sizeof(*w->samples)))
 		return -ENOMEM;
@@ -77,7 +87,7 @@ static int sq_select(void *ctx, const struct promql_matcher *const *m, size_t n,
 		if (promql_matcher_type(m[i]) == PROMQL_MATCH_EQ &&
 		    !strcmp(promql_matcher_name(m[i]), "__name__"))
 			name = promql_matcher_value(m[i]);
-	err = store__select(ctx, name, mint_ms, maxt_ms, sq_series, &w);
+	err = store__select(ctx, name, mint_ms, maxt_ms, sq_match, sq_series, &w);
 	free(w.labels);
 	free(w.samples);
 	return err;

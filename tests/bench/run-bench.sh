@@ -337,3 +337,8 @@ fi
 
 # ---- 3. the overhead budget -------------------------------------------------
 OUT="$OUT" sh tests/bench/bench_budget.sh || die "bench_budget failed"
+
+# ---- 4. the rule engine -----------------------------------------------------
+echo
+echo "######## rule engine: 1000 rules over 10 000 series with 1 h of samples"
+"$OUT/bench/bench_rules" || die "bench_rules failed"

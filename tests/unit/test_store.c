@@ -336,7 +336,7 @@ static void test_select(void **state)
 	g = store__family(s, "g", METRIC_GAUGE, "G.");
 	h = store__family(s, "h", METRIC_HISTOGRAM, "H.");
 	/* nothing closed yet */
-	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, NULL, 0, 1000, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 0);
 	/* ticks at 10, 20, 30: a always, b at 10 only, h_count at 20 */
 	assert_int_equal(store__begin_tick(s, 10), 0);
@@ -355,7 +355,7 @@ static void test_select(void **state)
 	assert_int_equal(store__begin_tick(s, 40), 0);
 	assert_int_equal(store__append(s, g, "", a, 1, 4), 0);
 
-	assert_int_equal(store__select(s, "g", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "g", 0, 1000, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 2);
 	assert_string_equal(x.names[0], "g{a}");
 	assert_int_equal(x.n[0], 4);
@@ -375,27 +375,27 @@ static void test_select(void **state)
 
 	/* time bounds: b has only staleness in [15, 30], so it is left out */
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, "g", 15, 30, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "g", 15, 30, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 1);
 	assert_int_equal(x.n[0], 2);
 	assert_int_equal(x.ts[0][0], 20);
 
 	/* suffixed names; a prefix of another name is not a match */
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, "h_count", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "h_count", 0, 1000, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 1);
 	assert_string_equal(x.names[0], "h_count{a}");
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, "h_coun", 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "h_coun", 0, 1000, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 0);
 
 	/* every series, and the callback can stop the walk */
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, NULL, 0, 1000, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 3);
 	memset(&x, 0, sizeof(x));
 	x.stop_after = 1;
-	assert_int_equal(store__select(s, NULL, 0, 1000, sel_cb, &x), 42);
+	assert_int_equal(store__select(s, NULL, 0, 1000, NULL, sel_cb, &x), 42);
 	assert_int_equal(x.calls, 1);
 	store__end_tick(s);
 	store__free(s);
@@ -422,7 +422,7 @@ static void test_evaluated_family(void **state)
 	assert_int_equal(store__begin_tick(s, 20), 0);
 	store__end_tick(s);
 	assert_render(s, "");
-	assert_int_equal(store__select(s, "job:x:rate", 0, 100, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "job:x:rate", 0, 100, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.calls, 1);
 	assert_int_equal(x.n[0], 1);
 	assert_int_equal(x.ts[0][0], 10);
@@ -431,7 +431,7 @@ static void test_evaluated_family(void **state)
 	assert_int_equal(store__append_stale(s, r, a, 1), 0);
 	store__end_tick(s);
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, "job:x:rate", 0, 100, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "job:x:rate", 0, 100, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.n[0], 2);
 	assert_int_equal(x.ts[0][1], 30);
 	assert_true(store__is_stale(x.v[0][1]));
@@ -440,7 +440,7 @@ static void test_evaluated_family(void **state)
 	assert_int_equal(store__append(s, r, "", a, 1, store__stale_marker()), 0);
 	store__end_tick(s);
 	memset(&x, 0, sizeof(x));
-	assert_int_equal(store__select(s, "job:x:rate", 35, 100, sel_cb, &x), 0);
+	assert_int_equal(store__select(s, "job:x:rate", 35, 100, NULL, sel_cb, &x), 0);
 	assert_int_equal(x.n[0], 1);
 	assert_true(isnan(x.v[0][0]));
 	assert_false(store__is_stale(x.v[0][0]));
