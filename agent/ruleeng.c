@@ -612,7 +612,8 @@ static void finish_outputs(struct rt_rule *rr, struct store *s, struct outset *c
 {
 	struct label l[RULEFILE_MAX_LABELS * 2 + 64];
 
-	qsort(cur->v, cur->n, sizeof(*cur->v), outkey__cmp);
+	if (cur->n)
+		qsort(cur->v, cur->n, sizeof(*cur->v), outkey__cmp);
 	for (size_t i = 0; i < rr->prev.n; i++) {
 		const struct outkey *k = rr->prev.v[i];
 		const char *p = k->data, *end = k->data + k->len, *fam = p;
@@ -1075,4 +1076,15 @@ void ruleeng__alerts_json(const struct ruleeng *re, struct strbuf *b)
 			if (rs->groups[i].rules[j].as)
 				alert_items(alerts, rs->groups[i].rules[j].as);
 	json_out(b, root);
+}
+
+void ruleeng__set_sink(struct ruleeng *re, ruleeng_sink_fn fn, void *ctx)
+{
+	re->sink = fn;
+	re->sink_ctx = ctx;
+}
+
+void ruleeng__set_external_url(struct ruleeng *re, const char *url)
+{
+	re->external_url = url;
 }
