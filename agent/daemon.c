@@ -47,6 +47,8 @@ static const char run_usage[] =
 "                               see 'bpfwatch check config --print-default')\n"
 "      --web.listen-address ADDR  override web.listen_address, e.g. :9477,\n"
 "                               127.0.0.1:9477, [::1]:9477\n"
+"      --web.external-url URL   how users reach this agent: the base of\n"
+"                               alerts' generatorURL and $externalURL\n"
 "      --web.config.file FILE   TLS and basic auth for the HTTP server, in\n"
 "                               the exporter-toolkit format node_exporter\n"
 "                               reads (tls_server_config, basic_auth_users,\n"
@@ -67,6 +69,7 @@ struct agent {
 	struct collector *collector;
 	struct web_config *web;		/* --web.config.file, or NULL */
 	struct ruleeng *rules;		/* rule_files (possibly none) */
+	const char *external_url;	/* --web.external-url, or NULL */
 	struct api api;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -211,6 +214,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		{ "config", required_argument, NULL, 'c' },
 		{ "web.listen-address", required_argument, NULL, 'l' },
 		{ "web.config.file", required_argument, NULL, 'W' },
+		{ "web.external-url", required_argument, NULL, 'U' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "strict", no_argument, NULL, 'S' },
@@ -229,6 +233,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		case 'c': path = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'W': web = optarg; break;
+		case 'U': a->external_url = optarg; break;
 		case 's': state = optarg; break;
 		case 'L': level = optarg; break;
 		case 'S': strict = true; break;
@@ -255,6 +260,13 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	if (a->external_url && strncmp(a->external_url, "http://", 7) &&
+	    strncmp(a->external_url, "https://", 8)) {
+		fprintf(stderr, "bpfwatch run: --web.external-url: expected an http:// or "
+			"https:// URL, got '%s'\n", a->external_url);
+		return 2;
+	}
+	ruleeng__set_external_url(a->rules, a->external_url);
 	if (web) {
 		a->web = webconfig__load(web, err, sizeof(err));
 		if (!a->web) {
