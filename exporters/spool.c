@@ -547,7 +547,8 @@ static int spool__replay(struct spool *s, bool *set_aside, char *why, size_t wle
 		}
 	}
 	closedir(d);
-	qsort(s->segs, s->nsegs, sizeof(*s->segs), cmp_u64);
+	if (s->nsegs)
+		qsort(s->segs, s->nsegs, sizeof(*s->segs), cmp_u64);
 
 	for (size_t i = 0; i < s->nsegs; i++) {
 		char name[SEG_NAME_LEN + 16], bad[SEG_NAME_LEN + 24];
