@@ -60,6 +60,14 @@ static const char *scalar(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+/* A mapping key as text; "" for a non-scalar key (reported as unknown). */
+static const char *key_text(const yaml_node_t *k)
+{
+	const char *s = scalar(k);
+
+	return s ? s : "";
+}
+
 static yaml_node_t *node(struct np *p, int i)
 {
 	return yaml_document_get_node(p->doc, i);
@@ -235,7 +243,7 @@ static void strip_slashes(char *s)
 	for (yaml_node_pair_t *k##_pr = (n)->data.mapping.pairs.start;		\
 	     k##_pr < (n)->data.mapping.pairs.top &&				\
 	     ((k) = node(p, k##_pr->key), (v) = node(p, k##_pr->value),		\
-	      (ks) = scalar(k) ? scalar(k) : "", 1);				\
+	      (ks) = key_text(k), 1);					\
 	     k##_pr++)
 
 static bool expect_map(struct np *p, const char *path, yaml_node_t *n)
