@@ -209,6 +209,12 @@ void notify_queue__push(struct notify_queue *q, uint64_t id, uint64_t *evicted)
 		q->head++;
 		q->len--;
 	}
+	if (q->len == q->size) {
+		/* everything is in flight (batch_size >= capacity, which the
+		 * config forbids): the new one is the one that cannot stay */
+		*evicted = id;
+		return;
+	}
 	if (q->head + q->len == q->size) {
 		memmove(q->ids, q->ids + q->head, q->len * sizeof(*q->ids));
 		q->head = 0;

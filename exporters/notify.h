@@ -114,8 +114,8 @@ struct notify_queue {
 int notify_queue__init(struct notify_queue *q, size_t cap);
 void notify_queue__free(struct notify_queue *q);
 /* Append @id; when full, the oldest entry not in flight is removed first
- * and returned in *evicted (0 when nothing was). -ENOMEM never: the
- * storage is allocated at init. */
+ * and returned in *evicted (0 when nothing was; @id itself if every slot
+ * is in flight).  Never allocates: the storage is sized at init. */
 void notify_queue__push(struct notify_queue *q, uint64_t id, uint64_t *evicted);
 /* Mark up to @max ids in flight, dropping on the way those @live says are
  * gone; returns how many are in flight. */
