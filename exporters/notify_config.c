@@ -182,6 +182,10 @@ static void get_string_map(struct np *p, const char *path, yaml_node_t *n,
 	struct label *l;
 	size_t cnt;
 
+	if (*out) {
+		np__error(p, n, "%s: given twice", path);
+		return;
+	}
 	if (n->type != YAML_MAPPING_NODE) {
 		np__error(p, n, "%s: expected a mapping", path);
 		return;
@@ -395,6 +399,10 @@ static void parse_alerting(struct np *p, yaml_node_t *n, struct notify_cfg *c)
 			size_t cnt, *nout = am ? &c->nams : &c->nhooks;
 			yaml_node_item_t *it;
 
+			if (am ? c->ams != NULL : c->hooks != NULL) {
+				np__error(p, k, "alerting: duplicate field '%s'", ks);
+				continue;
+			}
 			if (v->type != YAML_SEQUENCE_NODE) {
 				np__error(p, v, "alerting.%s: expected a sequence", ks);
 				continue;

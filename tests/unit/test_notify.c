@@ -451,6 +451,19 @@ static void test_config(void **state)
 	assert_non_null(strstr(err, "n.yml:13:22: global.external_labels: invalid label name '0bad'"));
 	notify_cfg__free(&c);
 
+	/* keys given twice: reported, never merged */
+	assert_int_equal(parse(&c,
+		"alerting:\n"
+		"  alertmanagers: [ { url: http://a } ]\n"
+		"  alertmanagers: [ { url: http://b }, { url: http://c } ]\n"
+		"global:\n"
+		"  external_labels: { a: b }\n"
+		"  external_labels: { a: b }\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "n.yml:3:3: alerting: duplicate field 'alertmanagers'"));
+	assert_non_null(strstr(err, "n.yml:6:20: global.external_labels: given twice"));
+	assert_int_equal(c.nams, 1);
+	notify_cfg__free(&c);
+
 	assert_int_equal(parse(&c, "alerting: [\n", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "n.yml:2:1: "));
 	notify_cfg__free(&c);
