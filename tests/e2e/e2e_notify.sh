@@ -15,6 +15,9 @@
 #     destinations were not held up meanwhile
 #   - the driver SIGKILLed with a notification spooled but not delivered,
 #     restarted on the same spool: the notification arrives
+#   - HTTPS with a CA file, basic auth with a password file, a bearer
+#     token file reach the receiver as configured; a 400 is dropped as
+#     permanent and counted, not retried
 #   - a bad configuration is refused with file:line:col
 # Pass/fail never depends on timing: everything is polled with generous
 # timeouts.
@@ -24,12 +27,13 @@ DRIVER=$OUT/integration/notify_driver
 AM1_PORT=${E2E_AM1_PORT:-19650}
 AM2_PORT=${E2E_AM2_PORT:-19651}
 HOOK_PORT=${E2E_HOOK_PORT:-19652}
+TLS_PORT=${E2E_TLS_PORT:-19653}
 AM=${ALERTMANAGER:-prometheus-alertmanager}
 TMP=$(mktemp -d /tmp/bpfwatch-notify.XXXXXX)
-AM1="" AM2="" HOOK="" DRV=""
+AM1="" AM2="" HOOK="" TLSHOOK="" DRV=""
 fails=0
 cleanup() {
-	for pid in $DRV $AM1 $AM2 $HOOK; do
+	for pid in $DRV $AM1 $AM2 $HOOK $TLSHOOK; do
 		kill "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -68,7 +72,9 @@ check "alertmanager 2 ready" wait_http "http://127.0.0.1:$AM2_PORT/-/ready" 30
 # The webhook receiver: records every POST body and its headers.
 mkdir "$TMP/hook"
 cat > "$TMP/hook.py" <<'EOF'
-import http.server, os, sys
+# hook.py PORT DIR [CERT KEY]: records every POST (path, headers, body);
+# paths starting with /reject get 400.  HTTPS when CERT and KEY are given.
+import http.server, os, ssl, sys
 out = sys.argv[2]
 count = [0]
 class H(http.server.BaseHTTPRequestHandler):
@@ -77,20 +83,28 @@ class H(http.server.BaseHTTPRequestHandler):
         count[0] += 1
         base = os.path.join(out, '%05d' % count[0])
         with open(base + '.headers', 'w') as f:
-            f.write(str(self.headers))
+            f.write('Path: %s\n%s' % (self.path, self.headers))
         with open(base + '.tmp', 'wb') as f:
             f.write(body)
         os.rename(base + '.tmp', base + '.json')
-        self.send_response(200)
-        self.send_header('Content-Length', '0')
+        code = 400 if self.path.startswith('/reject') else 200
+        reply = b'invalid alert (test)' if code == 400 else b''
+        self.send_response(code)
+        self.send_header('Content-Length', str(len(reply)))
         self.end_headers()
+        self.wfile.write(reply)
     def do_GET(self):
         self.send_response(200)
         self.send_header('Content-Length', '0')
         self.end_headers()
     def log_message(self, *args):
         pass
-http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+srv = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)
+if len(sys.argv) > 4:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
 EOF
 /usr/bin/python3 "$TMP/hook.py" "$HOOK_PORT" "$TMP/hook" 2>"$TMP/hook.log" &
 HOOK=$!
@@ -273,6 +287,51 @@ check "alertmanager 1 shows BwE2EKilled after the replay" has_alert BwE2EKilled 
 check "sent by the second driver" [ "$(metric "$TMP/m4" "bpfwatch_notifications_sent_total{destination=\"$D1\"}")" -ge 1 ]
 check "spool empty afterwards" [ "$(metric "$TMP/m4" bpfwatch_notification_spool_records)" = 0 ]
 check "no torn or corrupt records" [ "$(metric "$TMP/m4" bpfwatch_notification_spool_corrupt_segments_total)" = 0 ]
+
+# --- 5. TLS, basic auth, bearer token; a 4xx is permanent ----------------------
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bpfwatch-e2e" \
+	-addext "subjectAltName=IP:127.0.0.1" \
+	-keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>"$TMP/openssl.log"
+check "test certificate made" test -s "$TMP/tls.crt"
+mkdir "$TMP/tls-hook"
+/usr/bin/python3 "$TMP/hook.py" "$TLS_PORT" "$TMP/tls-hook" "$TMP/tls.crt" "$TMP/tls.key" \
+	2>"$TMP/tls-hook.log" &
+TLSHOOK=$!
+wait_for 30 curl -sf --cacert "$TMP/tls.crt" -o /dev/null "https://127.0.0.1:$TLS_PORT/"
+printf 's3cret-pw\n' > "$TMP/pw"
+printf 'tok-123\n' > "$TMP/token"
+cat > "$TMP/auth.yml" <<EOF
+alerting:
+  alertmanagers:
+    - url: https://127.0.0.1:$TLS_PORT
+      path_prefix: /basic
+      tls_config: { ca_file: $TMP/tls.crt }
+      basic_auth: { username: bpfwatch, password_file: $TMP/pw }
+    - url: https://127.0.0.1:$TLS_PORT
+      path_prefix: /bearer
+      tls_config: { ca_file: $TMP/tls.crt }
+      bearer_token_file: $TMP/token
+    - url: https://127.0.0.1:$TLS_PORT
+      path_prefix: /reject
+      tls_config: { insecure_skip_verify: true }
+EOF
+"$DRIVER" -c "$TMP/auth.yml" -s "$TMP/auth-spool" -w 60 -m "$TMP/m5" \
+	'alertname=BwE2EAuth' >"$TMP/d6.log" 2>&1; rc=$?
+check "driver done with the TLS destinations (exit $rc)" [ $rc = 0 ]
+hdr() {	# hdr PATH: the headers file of the request to PATH
+	grep -l "^Path: $1\$" "$TMP"/tls-hook/*.headers | head -n 1
+}
+h=$(hdr /basic/api/v2/alerts)
+check "basic auth over HTTPS (ca_file) arrived ($h)" [ -n "$h" ]
+check "with the password from the file" grep -q "^Authorization: Basic $(printf 'bpfwatch:s3cret-pw' | base64)" "$h"
+h=$(hdr /bearer/api/v2/alerts)
+check "bearer token over HTTPS arrived ($h)" [ -n "$h" ]
+check "with the token from the file" grep -q '^Authorization: Bearer tok-123$' "$h"
+check "and the alert in the body" grep -q '"alertname":"BwE2EAuth"' "${h%.headers}.json"
+R="https://127.0.0.1:$TLS_PORT/reject/api/v2/alerts"
+check "400 counted as a permanent drop" [ "$(metric "$TMP/m5" "bpfwatch_notifications_dropped_total{destination=\"$R\",reason=\"permanent\"}")" = 1 ]
+check "and not retried (one request)" [ "$(grep -l '^Path: /reject' "$TMP"/tls-hook/*.headers | wc -l)" = 1 ]
+check "logged with the receiver's answer" grep -q 'HTTP 400, 1 notifications dropped (not retried): invalid alert (test)' "$TMP/d6.log"
 
 if [ $fails != 0 ]; then
 	for f in "$TMP"/d*.log "$TMP"/am-*.log "$TMP/hook.log"; do
