@@ -990,6 +990,10 @@ void notify__expose(const struct notify *n, struct strbuf *b)
 		     "Spool segments set aside as *.corrupt when the spool was opened.");
 	expo__sample(b, "bpfwatch_notification_spool_corrupt_segments_total", NULL, 0,
 		     (double)st->corrupt_segments);
+	expo__family(b, "bpfwatch_notification_spool_commits_total", METRIC_COUNTER,
+		     "Spool commits made durable (one fdatasync each).");
+	expo__sample(b, "bpfwatch_notification_spool_commits_total", NULL, 0,
+		     (double)st->commits);
 	expo__family(b, "bpfwatch_notification_spool_write_errors_total", METRIC_COUNTER,
 		     "Spool commits that failed (retried).");
 	expo__sample(b, "bpfwatch_notification_spool_write_errors_total", NULL, 0,

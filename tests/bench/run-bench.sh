@@ -14,6 +14,9 @@
 #     RSS, /metrics scrape time and size, and the probe events it processed
 #     (bpfwatch_probe_events_total), so the CPU per event can be computed.
 #     Then SIGTERM, which must make it exit 0.
+#  3. tests/bench/bench_budget.sh: the overhead budget.
+#  4. tests/bench/bench_notify.sh: alert delivery through the spool, and
+#     enqueue to receipt at a real Alertmanager.
 #
 # Environment: OUT (build directory, default .output/release),
 # BENCH_AGENT_SECONDS, BENCH_PORT (default 19478), BENCH_PROBES_ARGS (extra
@@ -337,3 +340,6 @@ fi
 
 # ---- 3. the overhead budget -------------------------------------------------
 OUT="$OUT" sh tests/bench/bench_budget.sh || die "bench_budget failed"
+
+# ---- 4. alert delivery ------------------------------------------------------
+OUT="$OUT" sh tests/bench/bench_notify.sh || die "bench_notify failed"
