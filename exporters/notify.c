@@ -86,6 +86,7 @@ struct notify {
 	uint64_t unconfigured;
 	uint64_t rejected;		/* enqueues refused (-E2BIG) */
 	uint64_t rng;
+	bool curl_init;			/* curl_global_init() to undo */
 };
 
 static uint64_t mono_ns(void)
@@ -690,6 +691,7 @@ struct notify *notify__new(const struct notify_cfg *cfg, const char *spool_dir,
 		err = -EIO;
 		goto err_free;
 	}
+	n->curl_init = true;
 	n->dests = calloc(nd ? nd : 1, sizeof(*n->dests));
 	if (!n->dests)
 		goto err_oom;
@@ -753,6 +755,8 @@ void notify__free(struct notify *n)
 	free(n->dests);
 	if (n->multi)
 		curl_multi_cleanup(n->multi);
+	if (n->curl_init)
+		curl_global_cleanup();
 	if (n->ep >= 0)
 		close(n->ep);
 	spool__free(n->spool);

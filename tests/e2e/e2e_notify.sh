@@ -18,6 +18,8 @@
 #   - HTTPS with a CA file, basic auth with a password file, a bearer
 #     token file reach the receiver as configured; a 400 is dropped as
 #     permanent and counted, not retried
+#   - a destination that accepts connections and never answers times out
+#     and is retried while the others deliver
 #   - a bad configuration is refused with file:line:col
 # Pass/fail never depends on timing: everything is polled with generous
 # timeouts.
@@ -28,12 +30,13 @@ AM1_PORT=${E2E_AM1_PORT:-19650}
 AM2_PORT=${E2E_AM2_PORT:-19651}
 HOOK_PORT=${E2E_HOOK_PORT:-19652}
 TLS_PORT=${E2E_TLS_PORT:-19653}
+HANG_PORT=${E2E_HANG_PORT:-19654}
 AM=${ALERTMANAGER:-prometheus-alertmanager}
 TMP=$(mktemp -d /tmp/bpfwatch-notify.XXXXXX)
-AM1="" AM2="" HOOK="" TLSHOOK="" DRV=""
+AM1="" AM2="" HOOK="" TLSHOOK="" HANG="" DRV=""
 fails=0
 cleanup() {
-	for pid in $DRV $AM1 $AM2 $HOOK $TLSHOOK; do
+	for pid in $DRV $AM1 $AM2 $HOOK $TLSHOOK $HANG; do
 		kill "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -332,6 +335,41 @@ R="https://127.0.0.1:$TLS_PORT/reject/api/v2/alerts"
 check "400 counted as a permanent drop" [ "$(metric "$TMP/m5" "bpfwatch_notifications_dropped_total{destination=\"$R\",reason=\"permanent\"}")" = 1 ]
 check "and not retried (one request)" [ "$(grep -l '^Path: /reject' "$TMP"/tls-hook/*.headers | wc -l)" = 1 ]
 check "logged with the receiver's answer" grep -q 'HTTP 400, 1 notifications dropped (not retried): invalid alert (test)' "$TMP/d6.log"
+
+# --- 6. a destination that never answers stalls nothing -----------------------
+# (the kernel completes the handshakes into the backlog; nobody accepts)
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+time.sleep(3600)' "$HANG_PORT" 2>"$TMP/hang.log" &
+HANG=$!
+cat > "$TMP/hang.yml" <<EOF
+alerting:
+  alertmanagers:
+    - url: http://127.0.0.1:$HANG_PORT
+      timeout: 1s
+    - url: http://127.0.0.1:$AM2_PORT
+  delivery: { backoff_initial: 100ms, backoff_max: 500ms }
+EOF
+wait_for 30 /usr/bin/python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$HANG_PORT"
+"$DRIVER" -c "$TMP/hang.yml" -s "$TMP/hang-spool" -m "$TMP/m6" \
+	'alertname=BwE2EHang;summary=next to a dead endpoint' >"$TMP/d7.log" 2>&1 &
+DRV=$!
+wait_for 30 has_alert BwE2EHang "$AM2_PORT"
+check "alertmanager 2 got BwE2EHang while the other destination hangs" has_alert BwE2EHang "$AM2_PORT"
+wait_for 30 grep -q 'timed out' "$TMP/d7.log"
+check "the hanging request timed out and is retried" grep -q 'timed out.*retrying' "$TMP/d7.log"
+kill -TERM "$DRV"; wait "$DRV"; rc=$?; DRV=""
+check "driver exits 0 on SIGTERM with a transfer in flight (exit $rc)" [ $rc = 0 ]
+HD="http://127.0.0.1:$HANG_PORT/api/v2/alerts"
+f=$(metric "$TMP/m6" "bpfwatch_notifications_failed_total{destination=\"$HD\"}")
+check "timeouts counted as failures ($f)" [ "${f:-0}" -ge 1 ]
+check "still queued for it" [ "$(metric "$TMP/m6" "bpfwatch_notifications_queue_length{destination=\"$HD\"}")" = 1 ]
+check "and reported down" [ "$(metric "$TMP/m6" "bpfwatch_alertmanager_up{destination=\"$HD\"}")" = 0 ]
+kill "$HANG"; wait "$HANG" 2>/dev/null; HANG=""
 
 if [ $fails != 0 ]; then
 	for f in "$TMP"/d*.log "$TMP"/am-*.log "$TMP/hook.log"; do

@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "alertmanager.h"
 #include "log.h"
 #include "notify.h"
 #include "notify_config.h"
+#include "spool.h"
 #include "webhook.h"
 
 /* --- policy -------------------------------------------------------------- */
@@ -569,6 +571,51 @@ static void test_dispatcher_bookkeeping(void **state)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Notifications older than spool_max_age found at start-up are dropped as
+ * expired before anything is sent, and counted for their destination. */
+static void test_dispatcher_expiry(void **state)
+{
+	static const char alert[] = "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{}}";
+	char dir[] = "/tmp/bw-notify-exp.XXXXXX", spool[64], err[4096], *m;
+	struct spool_opts so = { 0 };
+	struct notify_cfg c;
+	struct notify *n;
+	struct spool *s;
+	uint64_t id;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	so.dir = spool;
+	s = spool__open(&so, err, sizeof(err));
+	assert_non_null(s);
+	/* created in 1970 and just now */
+	assert_int_equal(spool__append(s, "http://127.0.0.1:1/api/v2/alerts", 1000,
+				       alert, strlen(alert), &id), 0);
+	assert_int_equal(spool__append(s, "http://127.0.0.1:1/api/v2/alerts",
+				       (int64_t)time(NULL) * 1000, alert, strlen(alert), &id), 0);
+	assert_int_equal(spool__commit(s), 0);
+	spool__free(s);
+
+	assert_int_equal(parse(&c,
+		"alerting:\n"
+		"  alertmanagers: [ { url: 'http://127.0.0.1:1' } ]\n"
+		"  delivery: { spool_max_age: 1h }\n", err, sizeof(err)), 0);
+	n = notify__new(&c, spool, err, sizeof(err));
+	assert_non_null(n);
+	assert_int_equal(notify__pending(n), 2);
+	assert_int_equal(notify__timeout_ms(n), 0);
+	notify__run(n);
+	assert_int_equal(notify__pending(n), 1);
+	m = expose(n);
+	assert_non_null(strstr(m, "bpfwatch_notifications_dropped_total{destination="
+				  "\"http://127.0.0.1:1/api/v2/alerts\",reason=\"expired\"} 1\n"));
+	free(m);
+	notify__free(n);
+	notify_cfg__free(&c);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_body),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_dispatcher_bookkeeping),
+		cmocka_unit_test(test_dispatcher_expiry),
 	};
 
 	log_set_level(LOG_ERROR);
