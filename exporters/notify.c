@@ -890,6 +890,28 @@ size_t notify__pending(const struct notify *n)
 
 /* --- self-metrics --------------------------------------------------------- */
 
+size_t notify__ndests(const struct notify *n)
+{
+	return n->ndests;
+}
+
+void notify__dest_stats(const struct notify *n, size_t i, struct notify_dest_stats *st)
+{
+	const struct dest *d = &n->dests[i];
+
+	st->name = d->name;
+	st->webhook = d->kind == DEST_WEBHOOK;
+	st->up = d->br.state == BREAKER_CLOSED && d->last_ok;
+	st->sent = d->sent;
+	st->failed = d->failed;
+	st->dropped_expired = d->dropped[SPOOL_EXPIRED];
+	st->dropped_spool_full = d->dropped[SPOOL_FULL];
+	st->dropped_queue_full = d->dropped[SPOOL_QUEUE_FULL];
+	st->dropped_permanent = d->dropped[SPOOL_PERMANENT];
+	st->queue_length = d->live;
+	st->latency = &d->lat;
+}
+
 static void per_dest(struct strbuf *b, const struct notify *n, const char *name,
 		     enum metric_type type, const char *help, size_t off)
 {
@@ -972,12 +994,12 @@ void notify__expose(const struct notify *n, struct strbuf *b)
 		     "1 if the destination's circuit breaker is closed and its last "
 		     "request succeeded (Alertmanagers and webhooks).");
 	for (size_t i = 0; i < n->ndests; i++) {
-		const struct dest *d = &n->dests[i];
+		struct notify_dest_stats ds;
 
+		notify__dest_stats(n, i, &ds);
 		l[0].name = "destination";
-		l[0].value = d->name;
-		expo__sample(b, nm, l, 1,
-			     d->br.state == BREAKER_CLOSED && d->last_ok ? 1 : 0);
+		l[0].value = ds.name;
+		expo__sample(b, nm, l, 1, ds.up ? 1 : 0);
 	}
 
 	expo__family(b, "bpfwatch_notification_spool_bytes", METRIC_GAUGE,

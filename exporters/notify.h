@@ -34,6 +34,7 @@
 #include "notify_config.h"
 
 struct notify;
+struct hist;
 
 /*
  * Open the spool in @spool_dir (replaying it) and set up one destination
@@ -64,7 +65,27 @@ void notify__run(struct notify *n);
 /* Notifications not yet delivered nor dropped, over every destination. */
 size_t notify__pending(const struct notify *n);
 
-/* Self-metrics in the text exposition format (HELP/TYPE included). */
+/* One destination's self-metrics (borrowed: valid until notify__free). */
+struct notify_dest_stats {
+	const char *name;		/* endpoint URL, the `destination` label */
+	bool webhook;			/* else an Alertmanager */
+	bool up;			/* breaker closed and last request ok */
+	uint64_t sent;
+	uint64_t failed;
+	uint64_t dropped_expired;
+	uint64_t dropped_spool_full;
+	uint64_t dropped_queue_full;
+	uint64_t dropped_permanent;
+	uint64_t queue_length;
+	const struct hist *latency;	/* bpf/hist.h, request durations */
+};
+
+size_t notify__ndests(const struct notify *n);
+/* Fill @st for destination @i < notify__ndests(). */
+void notify__dest_stats(const struct notify *n, size_t i, struct notify_dest_stats *st);
+
+/* Self-metrics in the text exposition format (HELP/TYPE included):
+ * append them to the /metrics body after the store's families. */
 void notify__expose(const struct notify *n, struct strbuf *b);
 
 /* --- policy, exposed for the unit tests ---------------------------------- */

@@ -548,6 +548,17 @@ static void test_dispatcher_bookkeeping(void **state)
 				  "\"http://127.0.0.1:1/api/v2/alerts\"} 0\n"));
 	assert_non_null(strstr(m, "bpfwatch_notification_spool_records 6\n"));
 	free(m);
+	struct notify_dest_stats ds;
+
+	assert_int_equal(notify__ndests(n), 2);
+	notify__dest_stats(n, 1, &ds);
+	assert_string_equal(ds.name, "http://127.0.0.1:1/hook");
+	assert_true(ds.webhook);
+	assert_false(ds.up);
+	assert_int_equal(ds.queue_length, 3);
+	assert_int_equal(ds.dropped_queue_full, 2);
+	assert_int_equal(ds.sent, 0);
+	assert_non_null(ds.latency);
 	assert_int_equal(notify__commit(n), 0);
 	notify__free(n);
 	notify_cfg__free(&c);
