@@ -64,7 +64,7 @@ struct dest {
 	unsigned int attempt;		/* failures since the last success */
 	uint64_t next_ns;		/* no request before this */
 	struct breaker br;
-	bool last_ok;
+	bool last_failed;		/* the latest request failed */
 	/* self-metrics */
 	uint64_t sent;
 	uint64_t failed;
@@ -474,7 +474,7 @@ static void dest__start(struct dest *d, uint64_t now)
 		notify_queue__retry(&d->q);
 		d->attempt++;
 		d->failed += cnt;
-		d->last_ok = false;
+		d->last_failed = true;
 		breaker__failure(&d->br, now);
 		d->next_ns = now + notify_backoff_ms(d->attempt, n->cfg->backoff_initial_ms,
 						     n->cfg->backoff_max_ms, rnd_unit(n)) * 1000000ULL;
@@ -511,7 +511,7 @@ static void dest__finish(struct dest *d, CURLcode rc, uint64_t now)
 		d->sent += cnt;
 		d->attempt = 0;
 		d->next_ns = 0;
-		d->last_ok = true;
+		d->last_failed = false;
 		breaker__success(&d->br);
 	} else if (o == NOTIFY_PERMANENT) {
 		pr_warn("notify: %s: HTTP %ld, %zu notifications dropped (not retried): %.200s",
@@ -520,14 +520,14 @@ static void dest__finish(struct dest *d, CURLcode rc, uint64_t now)
 		for (size_t i = 0; i < cnt; i++)
 			spool__ack(n->spool, d->q.ids[d->q.head + i], SPOOL_PERMANENT);
 		notify_queue__done(&d->q);
-		d->last_ok = false;
+		d->last_failed = true;
 		/* the endpoint answers: no backoff, no breaker */
 	} else {
 		enum breaker_state was = d->br.state;
 
 		d->failed += cnt;
 		d->attempt++;
-		d->last_ok = false;
+		d->last_failed = true;
 		notify_queue__retry(&d->q);
 		breaker__failure(&d->br, now);
 		d->next_ns = now + notify_backoff_ms(d->attempt, n->cfg->backoff_initial_ms,
@@ -901,7 +901,7 @@ void notify__dest_stats(const struct notify *n, size_t i, struct notify_dest_sta
 
 	st->name = d->name;
 	st->webhook = d->kind == DEST_WEBHOOK;
-	st->up = d->br.state == BREAKER_CLOSED && d->last_ok;
+	st->up = d->br.state == BREAKER_CLOSED && !d->last_failed;
 	st->sent = d->sent;
 	st->failed = d->failed;
 	st->dropped_expired = d->dropped[SPOOL_EXPIRED];
@@ -991,8 +991,8 @@ void notify__expose(const struct notify *n, struct strbuf *b)
 
 	nm = "bpfwatch_alertmanager_up";
 	expo__family(b, nm, METRIC_GAUGE,
-		     "1 if the destination's circuit breaker is closed and its last "
-		     "request succeeded (Alertmanagers and webhooks).");
+		     "0 while the destination's circuit breaker is open or its latest "
+		     "request failed, else 1 (Alertmanagers and webhooks).");
 	for (size_t i = 0; i < n->ndests; i++) {
 		struct notify_dest_stats ds;
 

@@ -69,7 +69,7 @@ size_t notify__pending(const struct notify *n);
 struct notify_dest_stats {
 	const char *name;		/* endpoint URL, the `destination` label */
 	bool webhook;			/* else an Alertmanager */
-	bool up;			/* breaker closed and last request ok */
+	bool up;			/* breaker closed, latest request (if any) ok */
 	uint64_t sent;
 	uint64_t failed;
 	uint64_t dropped_expired;

@@ -266,6 +266,7 @@ check "alertmanager 1 shows BwE2EOutage after its restart" has_alert BwE2EOutage
 f=$(metric "$TMP/m3" "bpfwatch_notifications_failed_total{destination=\"$D1\"}")
 check "failed attempts counted ($f)" [ "${f:-0}" -ge 1 ]
 check "then sent" [ "$(metric "$TMP/m3" "bpfwatch_notifications_sent_total{destination=\"$D1\"}")" = 1 ]
+check "and alertmanager 1 reported up again" [ "$(metric "$TMP/m3" "bpfwatch_alertmanager_up{destination=\"$D1\"}")" = 1 ]
 check "nothing dropped" [ "$(metric "$TMP/m3" "bpfwatch_notifications_dropped_total{destination=\"$D1\",reason=\"permanent\"}")" = 0 ]
 
 # --- 4. SIGKILL with a notification spooled, restart on the same spool -------
