@@ -702,6 +702,15 @@ struct notify *notify__new(const struct notify_cfg *cfg, const char *spool_dir,
 		if (dest__init(n, &n->dests[k++], DEST_WEBHOOK, NULL, &cfg->hooks[i]))
 			goto err_oom_count;
 	n->ndests = k;
+	/* the endpoint keys a destination's records in the spool */
+	for (size_t i = 0; i < k; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(n->dests[i].name, n->dests[j].name)) {
+				snprintf(why, len, "notify: two destinations post to %s",
+					 n->dests[i].name);
+				err = -EINVAL;
+				goto err_free;
+			}
 	n->ep = epoll_create1(EPOLL_CLOEXEC);
 	n->multi = curl_multi_init();
 	if (n->ep < 0 || !n->multi) {

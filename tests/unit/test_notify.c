@@ -580,6 +580,17 @@ static void test_dispatcher_bookkeeping(void **state)
 	free(m);
 	notify__free(n);
 	notify_cfg__free(&c);
+
+	/* url + path_prefix spelled two ways: the same endpoint, refused */
+	assert_int_equal(parse(&c,
+		"alerting:\n"
+		"  alertmanagers: [ { url: 'http://a/x' }, { url: 'http://a', path_prefix: /x } ]\n",
+		err, sizeof(err)), 0);
+	errno = 0;
+	assert_null(notify__new(&c, spool, err, sizeof(err)));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(err, "notify: two destinations post to http://a/x/api/v2/alerts");
+	notify_cfg__free(&c);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
