@@ -6,7 +6,16 @@
  * us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to call it
  * back (CURLMOPT_TIMERFUNCTION); the agent's loop only sees one fd, the
  * epoll fd, which is readable whenever one of curl's sockets is ready.
+ *
+ * Coalescing: the alert state machine re-sends every firing alert each
+ * resend interval, so during an outage a destination's queue would fill
+ * with stale copies of the same alerts.  A new notification supersedes the
+ * queued one of the same alert (same label set) that is not in flight:
+ * only the latest state of each alert waits, in order.  The lookup is a
+ * direct-mapped table fingerprint -> newest id per destination; a slot
+ * overwritten by another alert only means a copy is not coalesced.
  */
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +50,11 @@
 
 enum dest_kind { DEST_ALERTMANAGER, DEST_WEBHOOK };
 
+struct latest {
+	uint64_t fp;		/* label set fingerprint */
+	uint64_t id;		/* newest queued notification of it; 0: none */
+};
+
 struct dest {
 	struct notify *n;
 	enum dest_kind kind;
@@ -65,7 +79,10 @@ struct dest {
 	uint64_t next_ns;		/* no request before this */
 	struct breaker br;
 	bool last_failed;		/* the latest request failed */
+	struct latest *latest;		/* coalescing table, latest_mask + 1 slots */
+	size_t latest_mask;
 	/* self-metrics */
+	uint64_t superseded;
 	uint64_t sent;
 	uint64_t failed;
 	uint64_t dropped[SPOOL_REASON__COUNT];
@@ -274,9 +291,13 @@ static void on_drop(void *ctx, const struct spool_entry *e, enum spool_reason r)
 		n->unconfigured++;
 		return;
 	}
-	d->dropped[r]++;
 	if (d->live)
 		d->live--;
+	if (r == SPOOL_SUPERSEDED) {
+		d->superseded++;
+		return;
+	}
+	d->dropped[r]++;
 	if (r != SPOOL_PERMANENT)
 		pr_warn("notify: %s: notification %" PRIu64 " dropped: %s",
 			d->name, e->id, spool_reason__name(r));
@@ -287,10 +308,46 @@ static bool id_live(void *ctx, uint64_t id)
 	return spool__get(ctx, id) != NULL;
 }
 
-static void dest__queue(struct dest *d, uint64_t id)
+/* Fingerprint of a stored alert's labels; 0 if it does not parse. */
+static uint64_t body_fingerprint(const char *body)
+{
+	struct cJSON *a = am__parse_alert(body, NULL, 0);
+	uint64_t fp;
+
+	if (!a)
+		return 0;
+	fp = webhook__alert_fingerprint(a);
+	cJSON_Delete(a);
+	return fp;
+}
+
+static bool dest__in_flight(const struct dest *d, uint64_t id)
+{
+	for (size_t i = 0; i < d->q.inflight; i++)
+		if (d->q.ids[d->q.head + i] == id)
+			return true;
+	return false;
+}
+
+/* @id is the newest notification of alert @fp: retire the one it replaces. */
+static void dest__supersede(struct dest *d, uint64_t fp, uint64_t id)
+{
+	struct latest *l;
+
+	if (!fp)
+		return;
+	l = &d->latest[fp & d->latest_mask];
+	if (l->id && l->fp == fp && !dest__in_flight(d, l->id))
+		spool__ack(d->n->spool, l->id, SPOOL_SUPERSEDED);	/* -ENOENT if gone */
+	l->fp = fp;
+	l->id = id;
+}
+
+static void dest__queue(struct dest *d, uint64_t id, uint64_t fp)
 {
 	uint64_t evicted;
 
+	dest__supersede(d, fp, id);
 	notify_queue__push(&d->q, id, &evicted);
 	d->live++;
 	/* a stale id (already gone from the spool) is not counted twice */
@@ -616,7 +673,13 @@ static int dest__init(struct notify *n, struct dest *d, enum dest_kind kind,
 	d->br.threshold = n->cfg->breaker_failures;
 	d->br.cooldown_ns = n->cfg->breaker_cooldown_ms * 1000000ULL;
 	d->easy = curl_easy_init();
-	if (!d->name || !d->easy || notify_queue__init(&d->q, n->cfg->queue_capacity))
+	d->latest_mask = 1;
+	while (d->latest_mask < n->cfg->queue_capacity)
+		d->latest_mask <<= 1;
+	d->latest = calloc(d->latest_mask, sizeof(*d->latest));
+	d->latest_mask--;
+	if (!d->name || !d->easy || !d->latest ||
+	    notify_queue__init(&d->q, n->cfg->queue_capacity))
 		return -ENOMEM;
 	return 0;
 }
@@ -651,7 +714,7 @@ static int notify__replay(struct notify *n)
 			continue;
 		d = dest__find(n, e->dest);
 		if (d) {
-			dest__queue(d, e->id);
+			dest__queue(d, e->id, body_fingerprint(e->body));
 		} else {
 			unconf++;
 			spool__ack(n->spool, e->id, SPOOL_UNCONFIGURED);
@@ -759,6 +822,7 @@ void notify__free(struct notify *n)
 		if (d->easy)
 			curl_easy_cleanup(d->easy);
 		notify_queue__free(&d->q);
+		free(d->latest);
 		free(d->name);
 	}
 	free(n->dests);
@@ -776,10 +840,12 @@ int notify__enqueue(struct notify *n, const struct notify_alert *a)
 {
 	int64_t now = unix_ms();
 	char *body = am__alert_json(a);
+	uint64_t fp;
 	int err = 0;
 
 	if (!body)
 		return -errno;
+	fp = webhook__fingerprint(a->labels, a->nlabels);
 	for (size_t i = 0; i < n->ndests; i++) {
 		struct dest *d = &n->dests[i];
 		uint64_t id;
@@ -794,7 +860,7 @@ int notify__enqueue(struct notify *n, const struct notify_alert *a)
 				strerror(-err));
 			continue;
 		}
-		dest__queue(d, id);
+		dest__queue(d, id, fp);
 	}
 	free(body);
 	return err;
@@ -917,6 +983,7 @@ void notify__dest_stats(const struct notify *n, size_t i, struct notify_dest_sta
 	st->dropped_spool_full = d->dropped[SPOOL_FULL];
 	st->dropped_queue_full = d->dropped[SPOOL_QUEUE_FULL];
 	st->dropped_permanent = d->dropped[SPOOL_PERMANENT];
+	st->superseded = d->superseded;
 	st->queue_length = d->live;
 	st->latency = &d->lat;
 }
@@ -963,6 +1030,10 @@ void notify__expose(const struct notify *n, struct strbuf *b)
 	l[0].value = "";
 	l[1].value = spool_reason__name(SPOOL_UNCONFIGURED);
 	expo__sample(b, nm, l, 2, (double)n->unconfigured);
+	per_dest(b, n, "bpfwatch_notifications_superseded_total", METRIC_COUNTER,
+		 "Queued notifications replaced by a newer one of the same alert "
+		 "before they were sent (not a loss: the newest state is sent).",
+		 offsetof(struct dest, superseded));
 	per_dest(b, n, "bpfwatch_notifications_queue_length", METRIC_GAUGE,
 		 "Notifications waiting for delivery, by destination.",
 		 offsetof(struct dest, live));

@@ -11,6 +11,10 @@
  * notify__timeout_ms(), call notify__run() when either fires.  The spool
  * and the password/token files are the only blocking I/O (local files).
  *
+ * A notification supersedes the queued, not yet sent one of the same
+ * alert (same label set) for the same destination: only the newest state
+ * of each alert waits (counted in bpfwatch_notifications_superseded_total).
+ *
  * Per destination: one request in flight (so order is kept), batches of
  * batch_size, retries with exponential backoff and full jitter, and a
  * circuit breaker (open after breaker_failures consecutive failures; one
@@ -76,6 +80,7 @@ struct notify_dest_stats {
 	uint64_t dropped_spool_full;
 	uint64_t dropped_queue_full;
 	uint64_t dropped_permanent;
+	uint64_t superseded;		/* replaced by a newer copy: not lost */
 	uint64_t queue_length;
 	const struct hist *latency;	/* bpf/hist.h, request durations */
 };

@@ -66,6 +66,7 @@ static const char *const reason_names[SPOOL_REASON__COUNT] = {
 	[SPOOL_QUEUE_FULL] = "queue_full",
 	[SPOOL_PERMANENT] = "permanent",
 	[SPOOL_UNCONFIGURED] = "unconfigured",
+	[SPOOL_SUPERSEDED] = "superseded",
 };
 
 const char *spool_reason__name(enum spool_reason r)

@@ -62,6 +62,7 @@ enum spool_reason {
 	SPOOL_QUEUE_FULL,	/* the destination's queue overflowed */
 	SPOOL_PERMANENT,	/* the destination refused it (4xx) */
 	SPOOL_UNCONFIGURED,	/* replayed for a destination no longer configured */
+	SPOOL_SUPERSEDED,	/* a newer notification of the same alert is queued */
 	SPOOL_REASON__COUNT,
 };
 

@@ -71,6 +71,21 @@ static size_t json_labels(const cJSON *o, struct label *out, size_t max)
 	return n;
 }
 
+uint64_t webhook__alert_fingerprint(const cJSON *alert)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(alert, "labels");
+	size_t n = (size_t)cJSON_GetArraySize(l);
+	struct label *v = calloc(n ? n : 1, sizeof(*v));
+	uint64_t fp;
+
+	if (!v)
+		return 0;
+	n = json_labels(l, v, n);
+	fp = webhook__fingerprint(v, n);
+	free(v);
+	return fp;
+}
+
 /* Remove from @common every pair @o lacks or holds with another value. */
 static void intersect(cJSON *common, const cJSON *o)
 {

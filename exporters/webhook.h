@@ -23,8 +23,12 @@
 
 #define WEBHOOK_RECEIVER "bpfwatch"
 
+struct cJSON;
+
 /* Fingerprint of a label set (any order; names must be distinct). */
 uint64_t webhook__fingerprint(const struct label *labels, size_t n);
+/* The same of a parsed alert's "labels" object (am__parse_alert()). */
+uint64_t webhook__alert_fingerprint(const struct cJSON *alert);
 
 /* The POST body for n stored alerts (see alertmanager.h), malloc'd; NULL
  * with *bad as am__post_body(). */

@@ -594,11 +594,95 @@ static void test_dispatcher_bookkeeping(void **state)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void enqueue_v(struct notify *n, const char *name, const char *version)
+{
+	struct label l[2] = { { "alertname", name }, { "instance", "x:1" } };
+	struct label ann = { "version", version };
+	struct notify_alert a = { .labels = l, .nlabels = 2, .annotations = &ann,
+				  .nannotations = 1, .starts_at_ms = 1 };
+
+	assert_int_equal(notify__enqueue(n, &a), 0);
+}
+
+struct bodies {
+	char text[8][256];
+	size_t n;
+};
+
+static void collect_body(const struct spool_entry *e, void *ctx)
+{
+	struct bodies *b = ctx;
+
+	assert_true(b->n < 8);
+	snprintf(b->text[b->n++], sizeof(b->text[0]), "%s", (const char *)e->body);
+}
+
+/* Re-sends of an alert that is still waiting replace it: only the newest
+ * state of each alert stays queued, in order, across restarts too. */
+static void test_dispatcher_coalesce(void **state)
+{
+	char dir[] = "/tmp/bw-notify-coal.XXXXXX", spool[64], err[4096], *m;
+	struct spool_opts so = { 0 };
+	struct notify_dest_stats ds;
+	struct bodies b = { .n = 0 };
+	struct notify_cfg c;
+	struct notify *n;
+	struct spool *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	assert_int_equal(parse(&c,
+		"alerting:\n"
+		"  alertmanagers: [ { url: 'http://127.0.0.1:1' } ]\n", err, sizeof(err)), 0);
+	n = notify__new(&c, spool, err, sizeof(err));
+	assert_non_null(n);
+	enqueue_v(n, "A", "1");
+	enqueue_v(n, "A", "2");
+	enqueue_v(n, "B", "1");
+	enqueue_v(n, "A", "3");
+	assert_int_equal(notify__pending(n), 2);
+	notify__dest_stats(n, 0, &ds);
+	assert_int_equal(ds.superseded, 2);
+	assert_int_equal(ds.dropped_queue_full + ds.dropped_spool_full, 0);
+	m = expose(n);
+	assert_non_null(strstr(m, "bpfwatch_notifications_superseded_total{destination="
+				  "\"http://127.0.0.1:1/api/v2/alerts\"} 2\n"));
+	free(m);
+	assert_int_equal(notify__commit(n), 0);
+	notify__free(n);
+
+	/* the newest of each, oldest first */
+	so.dir = spool;
+	s = spool__open(&so, err, sizeof(err));
+	assert_non_null(s);
+	spool__foreach(s, collect_body, &b);
+	spool__free(s);
+	assert_int_equal(b.n, 2);
+	assert_non_null(strstr(b.text[0], "\"alertname\":\"B\""));
+	assert_non_null(strstr(b.text[1], "\"alertname\":\"A\""));
+	assert_non_null(strstr(b.text[1], "\"version\":\"3\""));
+
+	/* after a restart the replayed ones are known too */
+	n = notify__new(&c, spool, err, sizeof(err));
+	assert_non_null(n);
+	assert_int_equal(notify__pending(n), 2);
+	enqueue_v(n, "B", "2");
+	assert_int_equal(notify__pending(n), 2);
+	notify__dest_stats(n, 0, &ds);
+	assert_int_equal(ds.superseded, 1);
+	notify__free(n);
+	notify_cfg__free(&c);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Notifications older than spool_max_age found at start-up are dropped as
  * expired before anything is sent, and counted for their destination. */
 static void test_dispatcher_expiry(void **state)
 {
+	/* two alerts (one of each would coalesce) */
 	static const char alert[] = "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{}}";
+	static const char alert_b[] = "{\"labels\":{\"alertname\":\"B\"},\"annotations\":{}}";
 	char dir[] = "/tmp/bw-notify-exp.XXXXXX", spool[64], err[4096], *m;
 	struct spool_opts so = { 0 };
 	struct notify_cfg c;
@@ -616,7 +700,7 @@ static void test_dispatcher_expiry(void **state)
 	assert_int_equal(spool__append(s, "http://127.0.0.1:1/api/v2/alerts", 1000,
 				       alert, strlen(alert), &id), 0);
 	assert_int_equal(spool__append(s, "http://127.0.0.1:1/api/v2/alerts",
-				       (int64_t)time(NULL) * 1000, alert, strlen(alert), &id), 0);
+				       (int64_t)time(NULL) * 1000, alert_b, strlen(alert_b), &id), 0);
 	assert_int_equal(spool__commit(s), 0);
 	spool__free(s);
 
@@ -653,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_dispatcher_bookkeeping),
 		cmocka_unit_test(test_dispatcher_expiry),
+		cmocka_unit_test(test_dispatcher_coalesce),
 	};
 
 	log_set_level(LOG_ERROR);
