@@ -244,7 +244,10 @@ check "webhook received it resolved" hook_has BwE2EFiring resolved
 
 # --- 3. Alertmanager down while an alert is enqueued --------------------------
 kill "$AM1"; wait "$AM1" 2>/dev/null; AM1=""
+# three states of the same alert: only the newest is kept and sent
 "$DRIVER" -c "$TMP/notify.yml" -s "$TMP/spool" -w 120 -m "$TMP/m3" \
+	'alertname=BwE2EOutage,severity=page;summary=state 1' \
+	'alertname=BwE2EOutage,severity=page;summary=state 2' \
 	'alertname=BwE2EOutage,severity=page;summary=sent during an outage' \
 	>"$TMP/d3.log" 2>&1 &
 DRV=$!
@@ -266,6 +269,10 @@ check "alertmanager 1 shows BwE2EOutage after its restart" has_alert BwE2EOutage
 f=$(metric "$TMP/m3" "bpfwatch_notifications_failed_total{destination=\"$D1\"}")
 check "failed attempts counted ($f)" [ "${f:-0}" -ge 1 ]
 check "then sent" [ "$(metric "$TMP/m3" "bpfwatch_notifications_sent_total{destination=\"$D1\"}")" = 1 ]
+check "the two older states superseded, not sent" \
+	[ "$(metric "$TMP/m3" "bpfwatch_notifications_superseded_total{destination=\"$D1\"}")" = 2 ]
+check "alertmanager 1 has the newest state" grep -q '"summary":"sent during an outage"' \
+	<<<"$(alerts BwE2EOutage "$AM1_PORT")"
 check "and alertmanager 1 reported up again" [ "$(metric "$TMP/m3" "bpfwatch_alertmanager_up{destination=\"$D1\"}")" = 1 ]
 check "nothing dropped" [ "$(metric "$TMP/m3" "bpfwatch_notifications_dropped_total{destination=\"$D1\",reason=\"permanent\"}")" = 0 ]
 
