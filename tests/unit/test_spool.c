@@ -402,6 +402,45 @@ static void test_compaction_crash(void **state)
 	spool__free(s);
 }
 
+/* Small segments: several files, replayed in order, then compacted into
+ * one when most of them is dead. */
+static void test_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_opts o = { .dir = f->dir, .segment_bytes = 200,
+				.compact_min_bytes = 1000 };
+	uint64_t ids[40];
+	char why[256], body[32];
+	struct spool *s = spool__open(&o, why, sizeof(why));
+
+	assert_non_null(s);
+	for (int i = 0; i < 40; i++) {
+		snprintf(body, sizeof(body), "n%02d", i);
+		ids[i] = add(s, "am", body);
+		assert_int_equal(spool__commit(s), 0);
+	}
+	assert_true(count_files(f->dir, ".seg") > 5);
+	spool__free(s);
+	s = spool__open(&o, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(spool__stats(s)->live, 40);
+	assert_int_equal(spool__stats(s)->torn_tails + spool__stats(s)->corrupt_segments, 0);
+	for (int i = 0; i < 38; i++)
+		assert_int_equal(spool__ack(s, ids[i], SPOOL_DELIVERED), 0);
+	assert_int_equal(spool__commit(s), 0);
+	assert_int_equal(spool__stats(s)->compactions, 1);
+	assert_true(count_files(f->dir, ".seg") <= 2);
+	spool__free(s);
+	s = spool__open(&o, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(spool__stats(s)->live, 2);
+	expect_body(s, ids[38], "am", "n38");
+	expect_body(s, ids[39], "am", "n39");
+	/* new ids continue after the highest ever given */
+	assert_true(add(s, "am", "x") > ids[39]);
+	spool__free(s);
+}
+
 static void test_byte_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -489,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_byte_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_age_limit, setup, teardown),
 		cmocka_unit_test(test_unusable_dir),
