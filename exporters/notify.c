@@ -595,7 +595,8 @@ static void dest__finish(struct dest *d, CURLcode rc, uint64_t now)
 		else
 			pr_warn("notify: %s: HTTP %ld (attempt %u, retrying): %.200s",
 				d->name, status, d->attempt, d->resp);
-		if (d->br.state == BREAKER_OPEN && was != BREAKER_OPEN)
+		/* once per outage: a failed probe only re-opens it */
+		if (d->br.state == BREAKER_OPEN && was == BREAKER_CLOSED)
 			pr_warn("notify: %s: circuit breaker open for %" PRIu64 " ms after %u failures",
 				d->name, n->cfg->breaker_cooldown_ms, d->br.failures);
 	}
