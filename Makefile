@@ -45,7 +45,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS := libbpf libelf zlib libmicrohttpd libcjson yaml-0.1
+PKGS := libbpf libelf zlib libmicrohttpd libcjson yaml-0.1 libcurl
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -157,12 +157,21 @@ $(OUT)/bench/%: $(OUT)/obj/tests/bench/%.o $(LIB) | $(OUT)/bench
 
 PROBE_BINS := $(patsubst tests/probe/%.c,$(OUT)/tests/%,$(wildcard tests/probe/probe_*.c))
 
+# Integration drivers: small programs linked against the agent library
+# that tests/e2e scripts run against real peers (e.g. notify_driver with
+# a real Alertmanager).  Built by build-tests.
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUT)/integration/%,$(wildcard tests/integration/*.c))
+$(OUT)/integration/%: $(OUT)/obj/tests/integration/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
 .PHONY: deps
 deps:
 	$(Q)sh scripts/install-deps.sh --quiet-if-present
 
 .PHONY: build-tests
-build-tests: $(BIN) $(UNIT_BINS) $(PROBE_BINS) $(WORKLOAD_BINS)
+build-tests: $(BIN) $(UNIT_BINS) $(PROBE_BINS) $(WORKLOAD_BINS) $(INTEG_BINS)
 
 .PHONY: check
 check: $(UNIT_BINS)

@@ -16,9 +16,10 @@ quiet=0
 BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
 libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
 libcurl4-openssl-dev systemtap-sdt-dev libcrypt-dev"
-# Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
+# Tests: cmocka, the real Prometheus and Alertmanager peers (promtool;
+# notification delivery end to end), HTTP client, fuzzing
 # runtime, sanitizer runtime, openssl (test TLS certificates).
-TEST="libcmocka-dev prometheus curl libclang-rt-14-dev openssl"
+TEST="libcmocka-dev prometheus prometheus-alertmanager curl libclang-rt-14-dev openssl"
 
 missing=""
 for p in $BUILD $TEST; do
@@ -50,6 +51,7 @@ $SUDO apt-get update -qq
 echo "install-deps: apt-get install -y --no-install-recommends$missing"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian's prometheus package starts a server on :9090 where systemd runs;
+# Debian's prometheus (alertmanager) package starts a server on :9090 (:9093)
+# where systemd runs;
 # the tests start their own on other ports, so leave it be.
 echo "install-deps: done"

@@ -14,6 +14,9 @@
 #     RSS, /metrics scrape time and size, and the probe events it processed
 #     (bpfwatch_probe_events_total), so the CPU per event can be computed.
 #     Then SIGTERM, which must make it exit 0.
+#  3. tests/bench/bench_budget.sh: the overhead budget.
+#  4. tests/bench/bench_notify.sh: alert delivery through the spool, and
+#     enqueue to receipt at a real Alertmanager.
 #
 # Environment: OUT (build directory, default .output/release),
 # BENCH_AGENT_SECONDS, BENCH_PORT (default 19478), BENCH_PROBES_ARGS (extra
@@ -342,3 +345,6 @@ OUT="$OUT" sh tests/bench/bench_budget.sh || die "bench_budget failed"
 echo
 echo "######## rule engine: 1000 rules over 10 000 series with 1 h of samples"
 "$OUT/bench/bench_rules" || die "bench_rules failed"
+
+# ---- 5. alert delivery ------------------------------------------------------
+OUT="$OUT" sh tests/bench/bench_notify.sh || die "bench_notify failed"
