@@ -15,6 +15,7 @@
 #include "funcprobe.h"
 #include "labeler.h"
 #include "log.h"
+#include "notify.h"
 #include "ruleeng.h"
 #include "probes.h"
 #include "store.h"
@@ -25,6 +26,7 @@ struct collector {
 	struct probe **probes;
 	struct funcprobe *fp;
 	struct ruleeng *re;		/* NULL: no rules */
+	struct notify *notify;		/* NULL: no alerting destinations */
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -169,6 +171,11 @@ void collector__free(struct collector *c)
 void collector__set_ruleeng(struct collector *c, struct ruleeng *re)
 {
 	c->re = re;
+}
+
+void collector__set_notify(struct collector *c, struct notify *n)
+{
+	c->notify = n;
 }
 
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
@@ -419,6 +426,8 @@ int collector__tick(struct collector *c)
 
 	strbuf__reset(&c->body);
 	store__foreach(c->store, render_family, render_series, &c->body);
+	if (c->notify)
+		notify__expose(c->notify, &c->body);
 	free(c->gz);
 	c->gz = NULL;
 	if (c->body.oom) {

@@ -16,6 +16,7 @@
 
 struct collector;
 struct funcprobe;
+struct notify;
 struct probe;
 struct ruleeng;
 struct store;
@@ -32,6 +33,9 @@ void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
 /* Evaluate the rules of @re (borrowed; NULL = none) at the end of every
  * tick, before it closes. */
 void collector__set_ruleeng(struct collector *c, struct ruleeng *re);
+
+/* Append the notifier's self-metrics to /metrics (borrowed; NULL = none). */
+void collector__set_notify(struct collector *c, struct notify *n);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

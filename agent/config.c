@@ -30,6 +30,7 @@
 #define QUOTE_MAX		40		/* scalar bytes echoed in messages */
 #define QUOTE_BUF		(QUOTE_MAX + 4)
 #define DURATION_BUF		64
+#define CONFIG_ERR_SCRATCH	8192		/* the notifier parser's errors */
 #define REGEX_MAX_COST		4096
 #define REGEX_MAX_DEPTH		32
 
@@ -728,6 +729,13 @@ static void field__rule_files(struct parser *p, const struct field *f,
 	}
 }
 
+/* Top-level `alerting`: parsed by parser__alerting, accepted here. */
+static void field__alerting(struct parser *p, const struct field *f,
+			    const char *path, const yaml_node_t *n, void *obj)
+{
+	(void)p, (void)f, (void)path, (void)n, (void)obj;
+}
+
 static void field__log_level(struct parser *p, const struct field *f,
 			     const char *path, const yaml_node_t *n, void *obj)
 {
@@ -1191,6 +1199,7 @@ static const struct field top_fields[] = {
 	  .off = offsetof(struct config, state_dir) },
 	{ .key = "probes", .parse = field__mapping, .sub = probes_fields },
 	{ .key = "rule_files", .parse = field__rule_files },
+	{ .key = "alerting", .parse = field__alerting },
 	{ 0 },
 };
 
@@ -1366,6 +1375,7 @@ static struct config *config__new_default(const char *name)
 	cfg->log_level = LOG_INFO;
 	cfg->overhead_budget = 0.01;
 	cfg->evaluation_interval_ms = 15 * 1000;
+	notify_cfg__init(&cfg->notify);
 	cfg->probes[PROBE_RUNQ].enabled = true;
 	cfg->probes[PROBE_RUNQ].max_entries = 2048;
 	cfg->probes[PROBE_BIO].enabled = true;
@@ -1401,6 +1411,41 @@ static void parser__rest(struct parser *p, yaml_parser_t *yp,
 	yaml_document_delete(&doc);
 }
 
+/*
+ * `alerting:` (and the external labels alerts carry) belong to the
+ * notifier's parser (exporters/notify_config.c), which reads the same
+ * document; its errors join ours.
+ */
+static void parser__alerting(struct parser *p, yaml_node_t *root)
+{
+	char *buf, *line, *save = NULL;
+	int rc;
+
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return;
+	buf = calloc(1, CONFIG_ERR_SCRATCH);
+	if (!buf) {
+		p->oom = true;
+		return;
+	}
+	rc = notify_cfg__parse_node(&p->cfg->notify, p->name, p->doc, root, buf,
+				    CONFIG_ERR_SCRATCH);
+	if (rc == -ENOMEM)
+		p->oom = true;
+	/* Both parsers check global.external_labels: say each thing once. */
+	for (line = strtok_r(buf, "\n", &save); rc && line; line = strtok_r(NULL, "\n", &save)) {
+		if (p->err && strstr(p->err, line))
+			continue;
+		if (p->nerr > CONFIG_MAX_ERRORS)
+			break;
+		if (p->nerr)
+			parser__append(p, "\n");
+		p->nerr++;
+		parser__append(p, "%s", line);
+	}
+	free(buf);
+}
+
 struct config *config__parse(const char *name, const char *text, size_t len,
 			     char *err, size_t errlen)
 {
@@ -1434,6 +1479,7 @@ struct config *config__parse(const char *name, const char *text, size_t len,
 	}
 	p.doc = &doc;
 	parser__root(&p, yaml_document_get_root_node(&doc));
+	parser__alerting(&p, yaml_document_get_root_node(&doc));
 	yaml_document_delete(&doc);
 	p.doc = NULL;
 	if (!p.oom)
@@ -1554,6 +1600,7 @@ void config__free(struct config *cfg)
 	for (size_t j = 0; j < cfg->nrule_files; j++)
 		free(cfg->rule_files[j]);
 	free(cfg->rule_files);
+	notify_cfg__free(&cfg->notify);
 	free(cfg->source);
 	free(cfg->listen_address);
 	free(cfg->state_dir);

@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "notify_config.h"
 
 enum probe_id {
 	PROBE_RUNQ = 0,		/* "runqueue_latency" */
@@ -146,6 +147,7 @@ struct config {
 	size_t nexternal_labels;
 	char **rule_files;		/* globs, made absolute */
 	size_t nrule_files;
+	struct notify_cfg notify;	/* alerting: (exporters/notify_config.h) */
 	char *listen_address;		/* default ":9477" */
 	char *state_dir;		/* default "/var/lib/bpfwatch" */
 	struct probe_cfg probes[PROBE__COUNT];

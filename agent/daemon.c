@@ -8,6 +8,7 @@
  * probes; every exit path detaches every BPF link and program.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,10 +28,12 @@
 #include "config.h"
 #include "funcprobe.h"
 #include "kfeatures.h"
+#include "alertstate.h"
 #include "api.h"
 #include "http.h"
 #include "libbpf_glue.h"
 #include "log.h"
+#include "notify.h"
 #include "probes.h"
 #include "ruleeng.h"
 #include "store.h"
@@ -70,6 +73,7 @@ struct agent {
 	struct web_config *web;		/* --web.config.file, or NULL */
 	struct ruleeng *rules;		/* rule_files (possibly none) */
 	const char *external_url;	/* --web.external-url, or NULL */
+	struct notify *notify;		/* alerting destinations, or NULL */
 	struct api api;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -92,6 +96,8 @@ static void agent_free(struct agent *a)
 	if (a->ep_fd >= 0)
 		close(a->ep_fd);
 	ruleeng__free(a->rules);
+	/* After the rules: their last due alerts are spooled, not lost. */
+	notify__free(a->notify);
 	config__free(a->cfg);
 	webconfig__free(a->web);
 }
@@ -116,6 +122,26 @@ static int reload_rules(struct agent *a, const char *why)
 	char err[8192];
 
 	return reload_rules_err(a, why, err, sizeof(err));
+}
+
+/* The rule engine's due alerts into the spool (sent by notify__run). */
+static void send_alerts(void *ctx, const struct alert_notices *due)
+{
+	struct agent *a = ctx;
+
+	for (size_t i = 0; i < due->n; i++) {
+		const struct alert_notice *an = &due->v[i];
+		struct notify_alert na = {
+			.labels = an->labels, .nlabels = an->nlabels,
+			.annotations = an->annotations, .nannotations = an->nannotations,
+			.starts_at_ms = an->starts_at_ms, .ends_at_ms = an->ends_at_ms,
+			.generator_url = an->generator_url, .resolved = an->resolved,
+		};
+		int err = notify__enqueue(a->notify, &na);
+
+		if (err)
+			pr_warn("alerting: queueing an alert failed: %s", strerror(-err));
+	}
 }
 
 static int api_reload(void *ctx, char *err, size_t len)
@@ -159,6 +185,9 @@ static int setup_fds(struct agent *a)
 	ev.data.fd = funcprobe__timer_fd(a->fp);
 	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	ev.data.fd = a->notify ? notify__fd(a->notify) : -1;
+	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
 	return 0;
 }
 
@@ -167,7 +196,8 @@ static int loop(struct agent *a)
 {
 	for (;;) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(a->ep_fd, evs, 8, http__timeout_ms(a->http));
+		int t = http__timeout_ms(a->http), tn = a->notify ? notify__timeout_ms(a->notify) : -1;
+		int n = epoll_wait(a->ep_fd, evs, 8, t < 0 ? tn : tn < 0 ? t : t < tn ? t : tn);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -203,8 +233,11 @@ static int loop(struct agent *a)
 				funcprobe__timer(a->fp);
 			}
 		}
-		/* MHD's own timeouts: run it every time round, it is cheap. */
+		/* MHD's and curl's own timeouts: run them every time round,
+		 * it is cheap. */
 		http__run(a->http);
+		if (a->notify)
+			notify__run(a->notify);
 	}
 }
 
@@ -266,6 +299,8 @@ static int parse_args(int argc, char **argv, struct agent *a)
 			"https:// URL, got '%s'\n", a->external_url);
 		return 2;
 	}
+	if (!a->external_url)
+		a->external_url = a->cfg->notify.external_url;
 	ruleeng__set_external_url(a->rules, a->external_url);
 	if (web) {
 		a->web = webconfig__load(web, err, sizeof(err));
@@ -393,6 +428,24 @@ int cmd_run(int argc, char **argv)
 		pr_warn("agent: cannot create state_dir %s: %s", a.cfg->state_dir,
 			strerror(errno));
 
+	if (a.cfg->notify.nams + a.cfg->notify.nhooks) {
+		char spool[PATH_MAX];
+
+		snprintf(spool, sizeof(spool), "%s/spool", a.cfg->state_dir);
+		a.notify = notify__new(&a.cfg->notify, spool, why, sizeof(why));
+		if (!a.notify) {
+			pr_err("alerting: %s", why);
+			rc = 1;
+			goto out;
+		}
+		ruleeng__set_sink(a.rules, send_alerts, &a);
+		pr_info("alerting: %zu Alertmanager%s, %zu webhook%s; spool in %s",
+			a.cfg->notify.nams, a.cfg->notify.nams == 1 ? "" : "s",
+			a.cfg->notify.nhooks, a.cfg->notify.nhooks == 1 ? "" : "s", spool);
+	} else if (ruleeng__nrules(a.rules)) {
+		pr_info("alerting: no alerting.alertmanagers nor webhooks: alerts are "
+			"evaluated (see /api/v1/alerts) but not sent");
+	}
 	a.store = store__new(store_capacity(a.cfg, a.rules), a.cfg->max_series);
 	a.collector = a.store ? collector__new(a.cfg, &a.feat, a.probes, a.store) : NULL;
 	if (!a.collector) {
@@ -401,6 +454,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	collector__set_ruleeng(a.collector, a.rules);
+	collector__set_notify(a.collector, a.notify);
 	a.api = (struct api){ .rules = a.rules, .store = a.store,
 			      .reload = api_reload, .reload_ctx = &a };
 	if (ruleeng__nrules(a.rules))
