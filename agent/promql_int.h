@@ -111,10 +111,22 @@ struct promql_matcher *promql_matcher_new(enum promql_match_type type,
 					  const char *name, const char *value,
 					  char *errbuf, size_t errlen);
 void promql_matcher_free(struct promql_matcher *m);
-/* Compile @re fully anchored ("^(re)$", so user group n is n+1), with the
- * RE2 escapes \d \s \w (and upper case) translated and a size guard. */
-int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
-		   size_t errlen);
+/* How ERE group numbers map to RE2's: re2_num[ere] is the RE2 number
+ * (0 for the whole match, -1 for a non-capturing group), name[ere] the
+ * RE2 group name or "". */
+#define PROMQL_RE_MAX_GROUPS 32
+struct promql_re_groups {
+	int n;
+	int re2_num[PROMQL_RE_MAX_GROUPS];
+	char name[PROMQL_RE_MAX_GROUPS][32];
+};
+
+/* Compile RE2-syntax @re as a fully anchored POSIX ERE ("^(re)$"): the
+ * escapes \d \s \w (and upper case) and (?:x), (?P<n>x), a leading (?i)
+ * are translated; RE2's repetition rules and a size guard keep glibc's
+ * regcomp bounded.  @g (may be NULL) receives the group mapping. */
+int promql_regcomp(regex_t *out, const char *re, int cflags,
+		   struct promql_re_groups *g, char *errbuf, size_t errlen);
 
 /* Label sets: arrays of struct promql_label sorted by name. */
 void promql_labels_free(struct promql_label *l, size_t n);
