@@ -376,13 +376,11 @@ static int eval_range_call(struct promql_ev *ev, const struct promql_node *n, in
 	if (ma->kind == N_MSEL) {
 		c.range_ms = ma->range_ms;
 		c.offset_ms = ma->a->offset_ms;
-		if (ma->a->has_at)
-			c.ts = ma->a->at_ms;
+		c.ts = promql_at_time(ev, ma->a, t);
 	} else {
 		c.range_ms = ma->range_ms;
 		c.offset_ms = ma->offset_ms;
-		if (ma->has_at)
-			c.ts = ma->at_ms;
+		c.ts = promql_at_time(ev, ma, t);
 	}
 	for (i = 0, j = 0; i < n->nargs; i++) {
 		if (i == midx)
@@ -785,11 +783,10 @@ static int label_join(struct promql_ev *ev, struct promql_result *in,
 
 /* ---- instant vector functions ---- */
 
-static int sort_desc_flag;
-
-static int sort_cmp(const void *a, const void *b)
+static int sort_cmp(const void *a, const void *b, void *arg)
 {
 	const struct promql_element *x = a, *y = b;
+	bool desc = *(const bool *)arg;
 
 	/* Prometheus' Less puts NaN first in both directions */
 	if (isnan(x->v))
@@ -798,7 +795,7 @@ static int sort_cmp(const void *a, const void *b)
 		return 1;
 	if (x->v == y->v)
 		return 0;
-	return (x->v < y->v) != (sort_desc_flag != 0) ? -1 : 1;
+	return (x->v < y->v) != desc ? -1 : 1;
 }
 
 static double date_fn(enum promql_func_id id, double v)
@@ -927,9 +924,11 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 	case F_SORT_DESC:
 		*out = args[0];
 		memset(&args[0], 0, sizeof(args[0]));
-		sort_desc_flag = id == F_SORT_DESC;
-		if (out->n > 1)
-			qsort(out->elems, out->n, sizeof(*out->elems), sort_cmp);
+		if (out->n > 1) {
+			bool desc = id == F_SORT_DESC;
+
+			qsort_r(out->elems, out->n, sizeof(*out->elems), sort_cmp, &desc);
+		}
 		for (i = 0; i < out->n; i++)
 			out->elems[i].t = t;
 		goto out;

@@ -55,6 +55,7 @@ struct promql_node {
 	size_t nmatchers;
 	int64_t offset_ms;
 	bool has_at;
+	int at_kind;			/* 0: at_ms, 1: @ start(), 2: @ end() */
 	int64_t at_ms;
 	int64_t range_ms;		/* N_MSEL, N_SUBQUERY */
 	int64_t step_ms;		/* N_SUBQUERY; 0 = default */
@@ -149,9 +150,12 @@ struct promql_ev {
 	int64_t default_step_ms;
 	size_t max_samples;
 	size_t samples;			/* points loaded so far */
+	int64_t start_ms, end_ms;	/* the query's, for @ start() / end() */
 	struct promql_error *err;
 };
 
+/* The time a selector or subquery with an @ modifier is evaluated at. */
+int64_t promql_at_time(const struct promql_ev *ev, const struct promql_node *n, int64_t t);
 int promql_ev_error(struct promql_ev *ev, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int promql_eval_node(struct promql_ev *ev, const struct promql_node *n,

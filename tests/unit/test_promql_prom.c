@@ -90,6 +90,10 @@ static const char *const series_3[] = {
 	"gauge{a=\"2\"}", "10 8 6 4 2 0 -2 -4 -6 -8 -10",
 	NULL,
 };
+static const char *const series_4[] = {
+	"gauge{a=\"1\"}", "1 3 2 5 4 7 6 9 8 11 10",
+	NULL,
+};
 
 static const struct prom_case prom_cases[] = {
 	{ series_0, 60000, 60000, 300000, "rate(http_requests[5m])",
@@ -796,6 +800,22 @@ static const struct prom_case prom_cases[] = {
 	  "{} 1E+01" },
 	{ series_3, 15000, 15000, 150000, "sum(gauge{a=~\"(?i)X|1\"})",
 	  "{} 1E+01" },
+	{ series_4, 15000, 15000, 150000, "gauge @ start()",
+	  "{__name__=\"gauge\", a=\"1\"} 1E+01" },
+	{ series_4, 15000, 15000, 150000, "rate(gauge[1m] @ end())",
+	  "{a=\"1\"} 4E-01" },
+	{ series_4, 15000, 15000, 150000, "max_over_time(gauge[1m:15s] @ end() offset 30s)",
+	  "{a=\"1\"} 9E+00" },
+	{ series_4, 15000, 15000, 150000, "gauge @ 60 @ 30",
+	  "ERR 1:1: parse error: @ <timestamp> may not be set multiple times" },
+	{ series_4, 15000, 15000, 150000, "gauge @ start() @ end()",
+	  "ERR 1:1: parse error: @ <timestamp> may not be set multiple times" },
+	{ series_4, 15000, 15000, 150000, "sum(gauge) @ 30",
+	  "ERR 1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery" },
+	{ series_4, 15000, 15000, 150000, "gauge @ -10",
+	  "" },
+	{ series_4, 15000, 15000, 150000, "gauge @ 1e3",
+	  "" },
 };
 
 /* Go's %E with the shortest precision that reads back exactly. */
