@@ -318,8 +318,15 @@ static int mem_select(void *ctx, const struct promql_matcher *const *m, size_t n
 				break;
 		if (j < n)
 			continue;
-		for (lo = 0; lo < s->n && s->s[lo].t < mint; lo++)
-			;
+		/* first sample at or after mint: binary search */
+		for (lo = 0, hi = s->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (s->s[mid].t < mint)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 		for (hi = lo; hi < s->n && s->s[hi].t <= maxt; hi++)
 			;
 		if (hi == lo)
