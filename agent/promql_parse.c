@@ -127,6 +127,7 @@ enum tok {
 	T_LBRACE, T_RBRACE, T_LPAREN, T_RPAREN, T_LBRACKET, T_RBRACKET,
 	T_COMMA, T_COLON, T_ASSIGN, T_EQLC, T_NEQ, T_LSS, T_GTR, T_LTE, T_GTE,
 	T_RE, T_NRE, T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_POW, T_AT,
+	T_ERR,	/* where lexing failed; the parser reports it on reaching it */
 };
 
 static const char *const tok_str[] = {
@@ -154,6 +155,7 @@ struct parser {
 	struct promql_error *err;
 	bool failed;
 	int depth;		/* parse_expr nesting, bounded */
+	struct promql_error lexerr;	/* for T_ERR */
 };
 
 /* Deeper expressions are refused so neither the parser's nor the
@@ -469,16 +471,21 @@ static int lex_number(struct parser *p, int pos)
 	/* not a plain number: a duration? */
 	for (i = 0; isalnum((unsigned char)s[i]); i++)
 		;
-	t = push_tok(p, T_DUR, pos, i);
-	if (!t)
-		return -1;
-	if (parse_duration(s, i, &t->dur)) {
-		int e = i;
+	{
+		int64_t d;
 
-		while (is_id_char((unsigned char)s[e]) || s[e] == '.')
-			e++;
-		perr(p, pos, "bad number or duration syntax: \"%.*s\"", e, s);
-		return -1;
+		if (parse_duration(s, i, &d)) {
+			int e = i;
+
+			while (is_id_char((unsigned char)s[e]) || s[e] == '.')
+				e++;
+			perr(p, pos, "bad number or duration syntax: \"%.*s\"", e, s);
+			return -1;
+		}
+		t = push_tok(p, T_DUR, pos, i);
+		if (!t)
+			return -1;
+		t->dur = d;
 	}
 	return i;
 }
@@ -548,7 +555,14 @@ static int lex(struct parser *p)
 		n = 1;
 		switch (c) {
 		case '{': t = T_LBRACE; braces++; break;
-		case '}': t = T_RBRACE; braces -= braces > 0; break;
+		case '}':
+			t = T_RBRACE;
+			if (!braces) {
+				perr(p, pos, "unexpected character: '}'");
+				return -1;
+			}
+			braces--;
+			break;
 		case '(': t = T_LPAREN; depth++; break;
 		case ')':
 			t = T_RPAREN;
@@ -744,6 +758,15 @@ static void unexpected(struct parser *p, const struct token *t, const char *ctx)
 {
 	char d[96];
 
+	/* Prometheus lexes as it parses: a parse error before the bad input
+	 * wins, and reaching the bad input reports the lexer's error */
+	if (t->type == T_ERR) {
+		if (!p->failed) {
+			*p->err = p->lexerr;
+			p->failed = true;
+		}
+		return;
+	}
 	tok_desc(p, t, d, sizeof(d));
 	if (ctx)
 		perr(p, t->pos, "unexpected %s%s", d, ctx);
@@ -855,7 +878,7 @@ static int parse_label_list(struct parser *p, char ***out, size_t *nout, const c
 			continue;
 		}
 		if (peek(p)->type != T_RPAREN) {
-			snprintf(c, sizeof(c), " in %s, expected \")\" or \",\"", ctx);
+			snprintf(c, sizeof(c), " in %s, expected \",\" or \")\"", ctx);
 			unexpected(p, peek(p), c);
 			goto err;
 		}
@@ -919,7 +942,7 @@ static struct promql_node *parse_selector(struct parser *p)
 			enum promql_match_type mt;
 
 			if (ln->type != T_IDENT || !valid_label_name(ln->str)) {
-				unexpected(p, ln, " in label matching, expected label");
+				unexpected(p, ln, " in label matching, expected identifier or \"}\"");
 				goto err;
 			}
 			next(p);
@@ -930,7 +953,7 @@ static struct promql_node *parse_selector(struct parser *p)
 			case T_RE: mt = PROMQL_MATCH_RE; break;
 			case T_NRE: mt = PROMQL_MATCH_NRE; break;
 			default:
-				unexpected(p, op, " in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"");
+				unexpected(p, op, " in label matching, expected label matching operator");
 				goto err;
 			}
 			val = next(p);
@@ -1470,7 +1493,8 @@ static int check_binary(struct parser *p, struct promql_node *n, int op_pos)
 	}
 	if ((lt != PROMQL_SCALAR && lt != PROMQL_VECTOR) ||
 	    (rt != PROMQL_SCALAR && rt != PROMQL_VECTOR)) {
-		perr(p, n->pos, "binary expression must contain only scalar and instant vector types");
+		perr(p, (lt != PROMQL_SCALAR && lt != PROMQL_VECTOR) ? n->a->pos : n->b->pos,
+		     "binary expression must contain only scalar and instant vector types");
 		return -1;
 	}
 	if (is_cmp(n->op) && !n->return_bool && lt == PROMQL_SCALAR && rt == PROMQL_SCALAR) {
@@ -1637,8 +1661,18 @@ struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 
 	memset(err, 0, sizeof(*err));
 	errno = 0;
-	if (lex(&p))
+	if (lex(&p)) {
+		if (errno == ENOMEM || p.ntoks >= MAX_TOKENS)
+			goto out;
+		p.lexerr = *err;
+		p.failed = false;
+		if (!push_tok(&p, T_ERR, err->offset, 0))
+			goto out;
+	}
+	if (p.toks[0].type == T_ERR) {
+		unexpected(&p, &p.toks[0], NULL);
 		goto out;
+	}
 	if (p.toks[0].type == T_EOF) {
 		perr(&p, 0, "no expression found in input");
 		goto out;
