@@ -867,12 +867,11 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		     struct promql_result *out)
 {
 	enum promql_func_id id = n->func->id;
-	struct promql_result args[8];
+	struct promql_result *args;
 	size_t i, nargs = n->nargs;
 	int ret = 0;
 	double a = 0, b = 0;
 
-	memset(args, 0, sizeof(args));
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < nargs; i++)
 		if (n->args[i]->type == PROMQL_MATRIX)
@@ -882,9 +881,11 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		out->scalar = id == F_PI ? M_PI : (double)t / 1000;
 		return 0;
 	}
-	if (nargs > 8)
-		nargs = 8;	/* label_join sources beyond 5 are read below */
-	for (i = 0; i < n->nargs && i < 8; i++) {
+	/* at least 3 slots: the switch below reads args[0..2] */
+	args = calloc(nargs > 3 ? nargs : 3, sizeof(*args));
+	if (!args)
+		return nomem(ev);
+	for (i = 0; i < nargs; i++) {
 		ret = promql_eval_node(ev, n->args[i], t, &args[i]);
 		if (ret)
 			goto out;
@@ -914,10 +915,6 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		ret = label_replace(ev, n, &args[0], args, t, out);
 		goto out;
 	case F_LABEL_JOIN:
-		if (n->nargs > 8) {
-			ret = promql_ev_error(ev, -EINVAL, "label_join: at most 5 source labels supported");
-			goto out;
-		}
 		ret = label_join(ev, &args[0], args, n->nargs, t, out);
 		goto out;
 	case F_SORT:
@@ -974,7 +971,8 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		}
 	}
 out:
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < nargs; i++)
 		promql_result_free(&args[i]);
+	free(args);
 	return ret;
 }

@@ -303,6 +303,9 @@ static void test_regex(void **state)
 	assert_eval(db, "label_replace(m{v=\"x.y\"}, \"d\", \"$2-$1\", \"v\", \"(\\\\w)\\\\.(\\\\w)\")",
 		    0, "m{d=\"y-x\", v=\"x.y\"} => 4 @[0]\n");
 
+	assert_eval(db, "label_join(m{v=\"123\"}, \"j\", \"-\", \"v\", \"v\", \"x\", \"v\", \"v\", \"v\", \"__name__\")",
+		    0, "m{j=\"123-123--123-123-123-m\", v=\"123\"} => 1 @[0]\n");
+
 	/* nested repetitions that would make regcomp allocate gigabytes */
 	n = promql_parse("m{v=~\"((a{99}){99}){99}\"}", &err);
 	assert_null(n);
