@@ -162,4 +162,9 @@ const char *promql_format_float(double v, char fmt, char *buf);
  * values listed), malloc'ed. */
 char *promql_result_str(const struct promql_result *r);
 
+/* The "data" object of Prometheus' /api/v1/query(_range) answer:
+ * {"resultType":"vector","result":[{"metric":{...},"value":[1.5,"1"]}]};
+ * @t_ms stamps scalar and string results.  malloc'ed; NULL on ENOMEM. */
+char *promql_result_json(const struct promql_result *r, int64_t t_ms);
+
 #endif /* BPFWATCH_PROMQL_H */

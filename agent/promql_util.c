@@ -831,6 +831,122 @@ char *promql_result_str(const struct promql_result *r)
 	return b.p;
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	char t[8];
+
+	sb_add(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			t[0] = '\\';
+			t[1] = c;
+			sb_add(b, t, 2);
+		} else if (c < 0x20) {
+			snprintf(t, sizeof(t), "\\u%04x", c);
+			sb_str(b, t);
+		} else {
+			sb_add(b, s, 1);
+		}
+	}
+	sb_add(b, "\"", 1);
+}
+
+/* [<seconds>,"<value>"] as the Prometheus HTTP API writes a point. */
+static void sb_json_point(struct sbuf *b, int64_t t, double v)
+{
+	char f[PROMQL_FLOAT_BUF];
+
+	sb_str(b, "[");
+	sb_str(b, promql_format_float((double)t / 1000, 'f', f));
+	sb_str(b, ",\"");
+	sb_str(b, promql_format_float(v, 'f', f));
+	sb_str(b, "\"]");
+}
+
+static void sb_json_metric(struct sbuf *b, const struct promql_element *e)
+{
+	size_t i;
+
+	sb_str(b, "{\"metric\":{");
+	for (i = 0; i < e->nlabels; i++) {
+		if (i)
+			sb_str(b, ",");
+		sb_json_str(b, e->labels[i].name);
+		sb_str(b, ":");
+		sb_json_str(b, e->labels[i].value);
+	}
+	sb_str(b, "},");
+}
+
+char *promql_result_json(const struct promql_result *r, int64_t t_ms)
+{
+	static const char *const types[] = {
+		[PROMQL_SCALAR] = "scalar", [PROMQL_VECTOR] = "vector",
+		[PROMQL_MATRIX] = "matrix", [PROMQL_STRING] = "string",
+	};
+	struct sbuf b = { 0 };
+	char f[PROMQL_FLOAT_BUF];
+	size_t i, j;
+
+	if (r->type < PROMQL_SCALAR || r->type > PROMQL_STRING) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sb_str(&b, "{\"resultType\":\"");
+	sb_str(&b, types[r->type]);
+	sb_str(&b, "\",\"result\":");
+	switch (r->type) {
+	case PROMQL_SCALAR:
+		sb_json_point(&b, t_ms, r->scalar);
+		break;
+	case PROMQL_STRING:
+		sb_str(&b, "[");
+		sb_str(&b, promql_format_float((double)t_ms / 1000, 'f', f));
+		sb_str(&b, ",");
+		sb_json_str(&b, r->str);
+		sb_str(&b, "]");
+		break;
+	case PROMQL_VECTOR:
+		sb_str(&b, "[");
+		for (i = 0; i < r->n; i++) {
+			if (i)
+				sb_str(&b, ",");
+			sb_json_metric(&b, &r->elems[i]);
+			sb_str(&b, "\"value\":");
+			sb_json_point(&b, r->elems[i].t, r->elems[i].v);
+			sb_str(&b, "}");
+		}
+		sb_str(&b, "]");
+		break;
+	default:
+		sb_str(&b, "[");
+		for (i = 0; i < r->n; i++) {
+			if (i)
+				sb_str(&b, ",");
+			sb_json_metric(&b, &r->elems[i]);
+			sb_str(&b, "\"values\":[");
+			for (j = 0; j < r->elems[i].nsamples; j++) {
+				if (j)
+					sb_str(&b, ",");
+				sb_json_point(&b, r->elems[i].samples[j].t, r->elems[i].samples[j].v);
+			}
+			sb_str(&b, "]}");
+		}
+		sb_str(&b, "]");
+		break;
+	}
+	sb_str(&b, "}");
+	if (b.oom) {
+		free(b.p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b.p;
+}
+
 void promql_result_free(struct promql_result *r)
 {
 	size_t i;

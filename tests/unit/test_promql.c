@@ -464,6 +464,49 @@ static void test_at_start_end(void **state)
 	promql_mem__free(db);
 }
 
+static void test_json(void **state)
+{
+	static const char *const s[] = {
+		"up{job=\"a\\\"b\",x=\"\\n\"}", "1 2.5",
+		NULL,
+	};
+	struct promql_mem *db = load(s);
+	struct promql_storage st;
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *j;
+
+	(void)state;
+	promql_mem__storage(db, &st);
+	n = promql_parse("up", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 61500, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 61500);
+	assert_string_equal(j, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+			       "\"job\":\"a\\\"b\",\"x\":\"\\u000a\"},\"value\":[61.5,\"2.5\"]}]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+
+	n = promql_parse("up[2m]", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 60000, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 60000);
+	assert_string_equal(j, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+			       "\"job\":\"a\\\"b\",\"x\":\"\\u000a\"},\"values\":[[0,\"1\"],[60,\"2.5\"]]}]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+
+	n = promql_parse("1 / 0", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 1000, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 1000);
+	assert_string_equal(j, "{\"resultType\":\"scalar\",\"result\":[1,\"+Inf\"]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+	promql_mem__free(db);
+}
+
 static void test_max_lookback(void **state)
 {
 	static const struct { const char *in; int64_t want; } c[] = {
@@ -614,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_topk_order_and_sort),
 		cmocka_unit_test(test_limits_and_storage_errors),
 		cmocka_unit_test(test_at_start_end),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
