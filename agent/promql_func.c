@@ -698,8 +698,8 @@ static int label_replace(struct promql_ev *ev, const struct promql_node *n,
 	if (ret == -ENOMEM)
 		return nomem(ev);
 	if (ret)
-		return promql_ev_error(ev, -EINVAL, "invalid regular expression in label_replace(): %s",
-				       args[4].str);
+		return promql_ev_error(ev, -EINVAL, "invalid regular expression in label_replace(): %s: %s",
+				       args[4].str, e);
 	if (!valid_label_name(dst)) {
 		regfree(&re);
 		return promql_ev_error(ev, -EINVAL, "invalid destination label name in label_replace(): %s", dst);

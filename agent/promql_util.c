@@ -170,7 +170,7 @@ static bool re_too_costly(const char *re)
  * and allowed).  Bracket expressions are skipped.  NULL if fine, else the
  * RE2 message.
  */
-static const char *re_bad_repeat(const char *re)
+static const char *re_bad_repeat(const char *re, bool *lazy)
 {
 	bool after_rep = false, after_lazy = false;
 	const char *s;
@@ -212,6 +212,7 @@ static const char *re_bad_repeat(const char *re)
 		case '?':
 			if (*s == '?' && after_rep && !after_lazy) {
 				after_lazy = true;
+				*lazy = true;
 				continue;
 			}
 			if (after_rep)
@@ -272,7 +273,7 @@ int promql_regcomp(regex_t *out, const char *re, int cflags,
 {
 	size_t len = strlen(re), i, o = 0;
 	int ere = 1, re2 = 0;
-	bool in_br = false;
+	bool in_br = false, lazy = false;
 	char *x;
 	int ret;
 
@@ -391,8 +392,16 @@ int promql_regcomp(regex_t *out, const char *re, int cflags,
 	x[o++] = ')';
 	x[o++] = '$';
 	x[o] = 0;
-	if (re_bad_repeat(x)) {
-		snprintf(errbuf, errlen, "%s", re_bad_repeat(x));
+	if (re_bad_repeat(x, &lazy)) {
+		snprintf(errbuf, errlen, "%s", re_bad_repeat(x, &lazy));
+		free(x);
+		return -EINVAL;
+	}
+	/* ERE has no non-greedy repetition: glibc reads "*?" as greedy,
+	 * which changes what groups capture (never whether a fully anchored
+	 * pattern matches), so refuse it only where captures are used */
+	if (lazy && !(cflags & REG_NOSUB)) {
+		snprintf(errbuf, errlen, "non-greedy repetition is not supported in capturing regexes");
 		free(x);
 		return -EINVAL;
 	}

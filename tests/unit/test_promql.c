@@ -596,7 +596,11 @@ static void test_eval_errors_and_limits(void **state)
 		    "vector cannot contain metrics with the same labelset");
 	assert_eval(db, "count_values(\"1x\", x)", 0, "invalid label name \"1x\"");
 	assert_eval(db, "label_replace(x, \"a\", \"b\", \"c\", \"(\")", 0,
-		    "invalid regular expression in label_replace(): (");
+		    "invalid regular expression in label_replace(): (: Unmatched ( or \\(");
+	/* glibc would read a lazy group greedily and capture something else */
+	assert_eval(db, "label_replace(x, \"a\", \"$1\", \"a\", \"(.*?)1\")", 0,
+		    "invalid regular expression in label_replace(): (.*?)1: non-greedy repetition is not supported in capturing regexes");
+	assert_eval(db, "count(x{a=~\".*?1\"})", 0, "{} => 1 @[0]\n");
 	assert_eval(db, "holt_winters(x[5m], 2, 0.5)", 300000,
 		    "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
 	promql_mem__storage(db, &st);

@@ -137,6 +137,10 @@ static const char *const series_8[] = {
 	"q{i=\"4\"}", "-Inf",
 	NULL,
 };
+static const char *const series_9[] = {
+	"up{instance=\"host:9100:x\"}", "1",
+	NULL,
+};
 
 static const struct prom_case prom_cases[] = {
 	{ series_0, 60000, 60000, 300000, "rate(http_requests[5m])",
@@ -1065,6 +1069,12 @@ static const struct prom_case prom_cases[] = {
 	  "{x=\"-Inf\"} 1E+00, {x=\"1\"} 1E+00, {x=\"2\"} 1E+00, {x=\"NaN\"} 1E+00" },
 	{ series_8, 60000, 60000, 60000, "sort(q)",
 	  "{__name__=\"q\", i=\"1\"} NaN, {__name__=\"q\", i=\"2\"} 1E+00, {__name__=\"q\", i=\"3\"} 2E+00, {__name__=\"q\", i=\"4\"} -Inf" },
+	{ series_9, 60000, 60000, 60000, "label_replace(up, \"h\", \"$1\", \"instance\", \"(.*):.*\")",
+	  "{__name__=\"up\", h=\"host:9100\", instance=\"host:9100:x\"} 1E+00" },
+	{ series_9, 60000, 60000, 60000, "label_replace(up, \"h\", \"$1|$2\", \"instance\", \"([^:]+):(\\\\d+).*\")",
+	  "{__name__=\"up\", h=\"host|9100\", instance=\"host:9100:x\"} 1E+00" },
+	{ series_9, 60000, 60000, 60000, "label_replace(up, \"h\", \"$1|$2\", \"instance\", \"(a|ab)(c|bcd)(.*)\")",
+	  "{__name__=\"up\", instance=\"host:9100:x\"} 1E+00" },
 };
 
 /* Go's %E with the shortest precision that reads back exactly. */
