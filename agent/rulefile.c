@@ -382,6 +382,11 @@ static bool parse_duration(struct parser *p, const char *path, const yaml_node_t
 {
 	const char *s = scalar_text(n);
 
+	/* Prometheus' model.ParseDuration takes a bare "0" */
+	if (s && !strcmp(s, "0")) {
+		*ms = 0;
+		return true;
+	}
 	if (!s || config__parse_duration(s, ms)) {
 		expected(p, path, n, "a duration such as 5m, 1h30m or 30s");
 		return false;

@@ -251,6 +251,12 @@ static void test_rule_errors(void **state)
 	/* Prometheus accepts these when they mean nothing */
 	rule_set__free(expect_ok("groups:\n  - name: a\n    rules:\n      - record: a\n"
 				 "        expr: up\n        for: 0s\n        annotations: {}\n"));
+	/* also a bare 0, and __-prefixed names other than __name__ (promtool
+	 * 2.42 accepts all of these) */
+	rule_set__free(expect_ok("groups:\n  - name: a\n    interval: 0\n    rules:\n"
+				 "      - alert: \"spaced name \xc3\xa9\"\n        expr: up\n"
+				 "        for: 0\n        labels: {__x: y}\n"
+				 "        annotations: {__y: z}\n"));
 	expect_error("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n"
 		     "        labels:\n          1bad: x\n          __name__: y\n          ok: [1]\n"
 		     "          ok2: a\n          ok2: b\n",
