@@ -614,33 +614,115 @@ static int fn_humanize_timestamp(struct rctx *r, struct val *a, size_t n, struct
 	return vstr(r, out, buf, (size_t)len);
 }
 
+/*
+ * Simple case mapping (unicode.ToUpper/ToLower) for ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic: every pair there has the same
+ * UTF-8 length, so strings are mapped in place.  Other characters are
+ * left as they are.
+ */
+static uint32_t case_map(uint32_t c, bool upper)
+{
+	bool pair_even = (c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) ||
+			 (c >= 0x14a && c <= 0x177);
+	bool pair_odd = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+
+	if (upper) {
+		if (c >= 'a' && c <= 'z')
+			return c - 32;
+		if (c == 0xb5)
+			return 0x39c;
+		if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+			return c - 0x20;
+		if (c == 0xff)
+			return 0x178;
+		if ((pair_even && (c & 1)) || (pair_odd && !(c & 1)))
+			return c - 1;
+		if (c == 0x3c2)
+			return 0x3a3;
+		if (c >= 0x3b1 && c <= 0x3c9)
+			return c - 0x20;
+		if (c >= 0x430 && c <= 0x44f)
+			return c - 0x20;
+		if (c >= 0x450 && c <= 0x45f)
+			return c - 0x50;
+		return c;
+	}
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+		return c + 0x20;
+	if (c == 0x178)
+		return 0xff;
+	if ((pair_even && !(c & 1)) || (pair_odd && (c & 1)))
+		return c + 1;
+	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+		return c + 0x20;
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	return c;
+}
+
+/* Append code point @c as UTF-8 (@c < 0x800 here). */
+static void put_cp(struct strbuf *b, uint32_t c)
+{
+	char u[2];
+
+	if (c < 0x80) {
+		u[0] = (char)c;
+		strbuf__append(b, u, 1);
+		return;
+	}
+	u[0] = (char)(0xc0 | c >> 6);
+	u[1] = (char)(0x80 | (c & 0x3f));
+	strbuf__append(b, u, 2);
+}
+
+/* mode 0: toUpper, 1: toLower, 2: title (strings.Title) */
 static int fn_case(struct rctx *r, const char *name, struct val *a, struct val *out,
 		   int mode)
 {
+	const unsigned char *p = (const unsigned char *)a[0].s;
+	size_t i, len = a[0].len;
 	bool word = false;
-	char *p;
-	size_t i;
+	struct strbuf b;
 
 	if (want_string(r, name, &a[0]))
 		return -1;
-	if (vstr(r, out, a[0].s, a[0].len))
-		return -1;
-	p = (char *)out->s;
-	for (i = 0; i < out->len; i++) {
-		char c = p[i];
+	strbuf__init(&b);
+	for (i = 0; i < len;) {
+		uint32_t c = p[i], m;
+		bool letter;
 
-		if (mode == 0 && c >= 'a' && c <= 'z')
-			p[i] = (char)(c - 32);
-		else if (mode == 1 && c >= 'A' && c <= 'Z')
-			p[i] = (char)(c + 32);
-		else if (mode == 2) {
-			/* strings.Title: upper-case the letter after a separator */
-			if (!word && c >= 'a' && c <= 'z')
-				p[i] = (char)(c - 32);
-			word = is_alnum(c);
+		if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (p[i + 1] & 0xc0) == 0x80) {
+			c = (c & 0x1f) << 6 | (p[i + 1] & 0x3f);
+			i += 2;
+		} else if (c >= 0x80) {
+			/* longer or invalid sequences: kept, and count as letters */
+			size_t st = i++;
+
+			while (i < len && (p[i] & 0xc0) == 0x80)
+				i++;
+			strbuf__append(&b, (const char *)p + st, i - st);
+			word = true;
+			continue;
+		} else {
+			i++;
 		}
+		/* strings.Title: the first letter after a separator */
+		letter = c >= 0x80 || is_alnum((char)c);
+		if (mode == 1)
+			m = c == 0x130 ? 'i' : case_map(c, false);
+		else if (mode == 0 || !word)
+			m = c == 0x131 ? 'I' : c == 0x17f ? 'S' : case_map(c, true);
+		else
+			m = c;
+		if (mode == 2)
+			word = letter;
+		put_cp(&b, m);
 	}
-	return 0;
+	return vstr_buf(r, out, &b);
 }
 
 static int fn_to_upper(struct rctx *r, struct val *a, size_t n, struct val *out)
@@ -1339,6 +1421,7 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 	strbuf__init(&b);
 	for (f = a[0].s; f < a[0].s + a[0].len; f++) {
 		bool minus = false, plus = false, space = false, zero = false, sharp = false;
+		bool sharp_v;
 		int width = -1, prec = -1;
 		char num[512], cfmt[32], verb;
 		const struct val *v;
@@ -1378,6 +1461,9 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			break;
 		}
 		verb = *f;
+		sharp_v = verb == 'v' && sharp;
+		if (verb == 'v')
+			plus = sharp = false;	/* Go's %+v / %#v flags, not a sign */
 		if (verb == '%') {
 			strbuf__puts(&b, "%");
 			continue;
@@ -1410,6 +1496,18 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			if (v->k == V_FLOAT && (plus || prec >= 0)) {
 				/* %v of a float is %g */
 				goto do_g;
+			}
+			if (v->k == V_STRING && sharp_v) {
+				/* %#v: Go syntax, a quoted string */
+				struct strbuf t;
+
+				strbuf__init(&t);
+				go_quote(&t, v->s, v->len);
+				pad(&b, t.buf ? t.buf : "", t.len, width, minus, false);
+				if (t.oom)
+					b.oom = true;
+				strbuf__free(&t);
+				break;
 			}
 			if (v->k == V_INT) {
 				cfmt[cl++] = 'l';
@@ -1948,8 +2046,18 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		perror_at(p, t->off, "bad number syntax: \"%.*s...\"", 20, s);
 		return false;
 	}
-	memcpy(buf, s, t->len);
-	buf[t->len] = '\0';
+	/* Go allows '_' between digits: 1_000 */
+	for (size_t i = 0, o = 0; i <= t->len; i++) {
+		if (i < t->len && s[i] == '_') {
+			if (!i || i + 1 >= t->len || !is_alnum(s[i - 1]) || s[i - 1] == '_' ||
+			    !is_alnum(s[i + 1])) {
+				perror_at(p, t->off, "bad number syntax: \"%.*s\"", (int)t->len, s);
+				return false;
+			}
+			continue;
+		}
+		buf[o++] = i < t->len ? s[i] : '\0';
+	}
 	is_float = !((buf[0] == '0' || ((buf[0] == '-' || buf[0] == '+') && buf[1] == '0')) &&
 		     strchr(buf, 'x')) && strpbrk(buf, ".eE");
 	errno = 0;
@@ -1960,7 +2068,7 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		a->type = ARG_INT;
 		a->i = strtoll(buf, &end, 0);
 	}
-	if (*end || errno || strchr(buf, '_') || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
+	if (*end || errno || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
 		perror_at(p, t->off, "bad number syntax: \"%s\"", buf);
 		return false;
 	}
