@@ -32,6 +32,7 @@ enum src {
 	SRC_EXT_LABELS,		/* $externalLabels, .ExternalLabels */
 	SRC_EXT_URL,		/* $externalURL, .ExternalURL */
 	SRC_VALUE,		/* $value, .Value */
+	SRC_DOT,		/* . inside {{with}}: the value tested */
 };
 
 enum arg_type {
@@ -78,6 +79,7 @@ enum node_type {
 	NODE_TEXT = 0,
 	NODE_PRINT,
 	NODE_IF,
+	NODE_WITH,
 };
 
 struct node {
@@ -86,8 +88,8 @@ struct node {
 	size_t off;
 	char *text;		/* NODE_TEXT */
 	size_t len;
-	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF */
-	struct node *then;	/* NODE_IF */
+	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF/WITH */
+	struct node *then;	/* NODE_IF, NODE_WITH */
 	struct node *els;
 };
 
@@ -125,6 +127,7 @@ struct chunk {
 
 struct rctx {
 	const struct tmpl_data *d;
+	struct val dot;			/* inside {{with}} */
 	struct strbuf *out;
 	struct chunk *arena;
 	char *err;
@@ -1756,6 +1759,7 @@ struct parser {
 	size_t errlen;
 	unsigned int nnodes;
 	unsigned int depth;
+	unsigned int with_depth;	/* inside a {{with}}: . is its value */
 	bool trim_next;		/* the last action ended with -}} */
 	bool constant;
 };
@@ -2119,8 +2123,10 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 			a->src = names[i].src;
 		}
 	} else {
-		/* a .Field: first field of the root */
+		/* a .Field: of the root, or of the value of the {{with}} */
 		p->pos = t->off;
+		if (p->with_depth)
+			a->src = SRC_DOT;
 	}
 	/* field chain: only directly attached ".name" (no space before) */
 	for (;;) {
@@ -2145,7 +2151,8 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 				return false;
 			}
 			a->src = names[i].src;
-		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS) && !a->key) {
+		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS ||
+			    a->src == SRC_DOT) && !a->key) {
 			a->key = strndup(p->s + f.off + 1, f.len - 1);
 			if (!a->key) {
 				p->oom = true;
@@ -2222,6 +2229,11 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 	case TOK_FIELD:
 		return parse_data(p, t, a);
 	case TOK_DOT:
+		if (p->with_depth) {
+			a->type = ARG_DATA;
+			a->src = SRC_DOT;
+			return true;
+		}
 		perror_at(p, t->off, "the data itself cannot be used, only its fields "
 			  "($labels, $value, ...)");
 		return false;
@@ -2406,9 +2418,14 @@ enum term {
 
 static enum term parse_list(struct parser *p, struct node **list, size_t *term_off);
 
-/* After "{{ if": the condition, the branches, up to and including {{end}}. */
-static struct node *parse_if(struct parser *p, size_t off)
+/*
+ * After "{{ if" or "{{ with": the pipeline, the branches, up to and
+ * including {{end}}.  Inside the first branch of a with, "." is the
+ * pipeline's value; "{{ else if" chains a nested if.
+ */
+static struct node *parse_branch(struct parser *p, size_t off, enum node_type type)
 {
+	const char *what = type == NODE_WITH ? "with" : "if";
 	struct node *n;
 	enum term term;
 	size_t toff;
@@ -2420,21 +2437,25 @@ static struct node *parse_if(struct parser *p, size_t off)
 	n = pcalloc(p, 1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->type = NODE_IF;
+	n->type = type;
 	n->off = off;
 	{
 		struct tok t;
 
 		peek_tok(p, &t);
 		if (t.type == TOK_RDELIM) {
-			perror_at(p, t.off, "missing value for if");
+			perror_at(p, t.off, "missing value for %s", what);
 			goto err;
 		}
 	}
 	n->pipe = parse_pipe(p, TOK_RDELIM, off);
 	if (!n->pipe)
 		goto err;
+	if (type == NODE_WITH)
+		p->with_depth++;
 	term = parse_list(p, &n->then, &toff);
+	if (type == NODE_WITH)
+		p->with_depth--;
 	switch (term) {
 	case TERM_END:
 		break;
@@ -2445,15 +2466,21 @@ static struct node *parse_if(struct parser *p, size_t off)
 		if (term == TERM_ELSE || term == TERM_ELSE_IF)
 			perror_at(p, toff, "expected end; found {{else}}");
 		else if (term == TERM_EOF)
-			perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+			perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	case TERM_ELSE_IF:
-		n->els = parse_if(p, toff);
+		if (type == NODE_WITH) {
+			/* Go (before 1.23) allows "else if" in if only */
+			perror_at(p, toff, "unexpected <if> in input: {{else if}} only "
+				  "continues an {{if}}");
+			goto err;
+		}
+		n->els = parse_branch(p, toff, NODE_IF);
 		if (!n->els)
 			goto err;
 		break;
 	case TERM_EOF:
-		perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+		perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	default:
 		goto err;
@@ -2565,8 +2592,9 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 		peek_tok(p, &t);
 		if (t.type == TOK_IDENT && is_keyword(p, &t)) {
 			next_tok(p, &t);
-			if (tok_is(p, &t, "if")) {
-				if (!append_node(&tail, parse_if(p, act)))
+			if (tok_is(p, &t, "if") || tok_is(p, &t, "with")) {
+				if (!append_node(&tail, parse_branch(p, act, tok_is(p, &t, "if") ?
+								     NODE_IF : NODE_WITH)))
 					return TERM_ERROR;
 				continue;
 			}
@@ -2699,6 +2727,24 @@ static int eval_data(struct rctx *r, const struct arg *a, struct val *out)
 			}
 		out->len = strlen(out->s);
 		return 0;
+	case SRC_DOT:
+		if (!a->key) {
+			*out = r->dot;
+			return 0;
+		}
+		if (r->dot.k != V_MAP) {
+			rerror(r, "can't evaluate field %s in type %s", a->key, vtype(&r->dot));
+			return -1;
+		}
+		out->k = V_STRING;
+		out->s = "";	/* missingkey=zero */
+		for (i = 0; i < r->dot.mn; i++)
+			if (!strcmp(r->dot.m[i].name, a->key)) {
+				out->s = r->dot.m[i].value ? r->dot.m[i].value : "";
+				break;
+			}
+		out->len = strlen(out->s);
+		return 0;
 	default:
 		rerror(r, "internal error: bad data source");
 		return -1;
@@ -2820,6 +2866,20 @@ static int exec_list(struct rctx *r, const struct node *n)
 				return -1;
 			if (exec_list(r, truth(&v) ? n->then : n->els))
 				return -1;
+			break;
+		case NODE_WITH:
+			if (eval_pipe(r, n->pipe, &v))
+				return -1;
+			if (truth(&v)) {
+				struct val saved = r->dot;
+
+				r->dot = v;
+				if (exec_list(r, n->then))
+					return -1;
+				r->dot = saved;
+			} else if (exec_list(r, n->els)) {
+				return -1;
+			}
 			break;
 		}
 		if (r->out->oom) {

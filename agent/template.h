@@ -12,13 +12,13 @@
  *   (Prometheus defines $labels := .Labels and so on);
  *   pipelines "a | f b", parenthesized pipelines, string ("..." and `raw`),
  *   integer, float, true/false/nil literals;
- *   if / else if / else / end;
+ *   if / else if / else / end; with / else / end ("." is the value);
  *   functions: and or not eq ne lt le gt ge len index print printf println
  *   urlquery humanize humanize1024 humanizeDuration humanizePercentage
  *   humanizeTimestamp toUpper toLower title match reReplaceAll stripPort
  *   stripDomain safeHtml.
  * Anything else (unknown function or variable, define/template/block,
- * range/with, variable declarations, unbalanced actions) is refused at
+ * range, variable declarations, unbalanced actions) is refused at
  * compile time with the byte offset of the construct in the template.
  *
  * Values are typed as in Go: a float ($value, 1.5), an int (1), a string,

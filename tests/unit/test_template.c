@@ -380,6 +380,7 @@ static void test_compile_errors(void **state)
 	expect_compile_error("{{ template \"x\" }}", 3, "\"template\" is not supported");
 	expect_compile_error("{{ block \"x\" . }}{{ end }}", 3, "\"block\" is not supported");
 	expect_compile_error("{{ range $labels }}{{ end }}", 3, "\"range\" is not supported");
+	expect_compile_error("{{ if 1 }}{{ break }}{{ end }}", 13, "\"break\" is not supported");
 	expect_compile_error("{{ $x := 1 }}", 6, "variable declarations are not supported");
 	expect_compile_error("{{ }}", 3, "missing value for command");
 	expect_compile_error("{{ humanize }}", 3, "wrong number of args for humanize: want 1 got 0");
@@ -428,6 +429,28 @@ static void test_limits(void **state)
 	assert_non_null(t);
 	assert_false(tmpl__is_constant(t));
 	tmpl__free(t);
+}
+
+/* with: "." is the value (checked with promtool 2.42, as golden2) */
+static void test_with(void **state)
+{
+	(void)state;
+	expect_render("{{ with $labels.cluster -}} on cluster {{ . }}{{- end }}.", 2.5, ".");
+	expect_render("{{ with $labels.job -}} on job {{ . }}{{- end }}.", 2.5, "on job node.");
+	expect_render("{{ with $labels }}{{ .job }}/{{ .nosuch }}{{ end }}", 2.5, "node/");
+	expect_render("{{ with $value }}{{ . | humanize }}{{ else }}zero{{ end }}", 2.5, "2.5");
+	expect_render("{{ with $value }}{{ . | humanize }}{{ else }}zero{{ end }}", 0, "zero");
+	expect_render("{{ with $labels.job }}{{ with $labels.instance }}{{ . }}{{ end }}-{{ . }}"
+		      "{{ end }}", 2.5, "node1.example.com:9100-node");
+	expect_render("{{ with .Labels }}{{ .instance }}{{ end }}", 2.5, "node1.example.com:9100");
+	expect_render("{{ with $value }}{{ $.Labels.job }}{{ . }}{{ end }}", 2.5, "node2.5");
+	expect_render("{{ with \"\" }}a{{ else }}b{{ end }}", 2.5, "b");
+	expect_render_error("{{ with $labels.job }}{{ .x }}{{ end }}", 2.5,
+			    "can't evaluate field x in type string");
+	expect_compile_error("{{ with 0 }}x{{ else if 1 }}y{{ end }}", 13, "unexpected <if>");
+	expect_compile_error("{{ with 1 }}x", 0, "{{with}} without {{end}}");
+	/* "." means the data only inside with */
+	expect_compile_error("{{ with 1 }}{{ . }}{{ end }}{{ . }}", 31, "the data itself");
 }
 
 /*
@@ -709,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_render_errors),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_with),
 		cmocka_unit_test(test_promtool_golden),
 		cmocka_unit_test(test_promtool_golden2),
 	};
