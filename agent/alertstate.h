@@ -70,7 +70,8 @@ struct alert_env {
 	const char *external_url;	/* also the generatorURL base */
 };
 
-/* A series with owned labels (sorted by name, __name__ included). */
+/* A series with owned labels (sorted by name, __name__ included; one
+ * allocation, freed by alert_series_vec__free). */
 struct alert_series {
 	struct label *labels;
 	size_t nlabels;
@@ -85,7 +86,8 @@ struct alert_series_vec {
 
 void alert_series_vec__free(struct alert_series_vec *vec);	/* keeps @vec */
 
-/* An alert as Alertmanager's API v2 takes it; everything owned. */
+/* An alert as Alertmanager's API v2 takes it; everything owned (label
+ * and annotation arrays are one allocation each, see alert_notices__free). */
 struct alert_notice {
 	struct label *labels;		/* sorted, alertname included */
 	size_t nlabels;
