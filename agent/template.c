@@ -953,8 +953,10 @@ static const char *regex_unsupported(const char *re)
 			if (is_quantifier(s)) {
 				const char *next = skip_quantifier(s);
 
-				if (*s == '*' || *s == '?' ||
-				    (*s == '{' && (s[1] == ',' || (s[1] == '0' && !(s[2] >= '0' && s[2] <= '9')))))
+				bool zero = *s == '{' && (s[1] == ',' ||
+					    (s[1] == '0' && !(s[2] >= '0' && s[2] <= '9')));
+
+				if (*s == '*' || *s == '?' || zero)
 					nullable[depth] = true;
 				if (*next == '?')
 					return "lazy quantifiers are not supported (POSIX regex)";
@@ -1700,7 +1702,8 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 				cfmt[cl] = '\0';
 				if (v->i < 0) {
 					/* Go prints -ff, not the two's complement */
-					snprintf(num, sizeof(num), "-%llx", (unsigned long long)-(v->i + 1) + 1);
+					snprintf(num, sizeof(num), "-%llx",
+						 (unsigned long long)-(v->i + 1) + 1);
 					if (verb == 'X')
 						for (char *c = num; *c; c++)
 							if (*c >= 'a' && *c <= 'f')
@@ -2384,7 +2387,8 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 		a->pipe = parse_pipe(p, TOK_RPAREN, t->off);
 		p->depth--;
 		if (a->pipe && p->pos < p->len && p->s[p->pos] == '.') {
-			perror_at(p, p->pos, "fields of a parenthesized pipeline are not supported");
+			perror_at(p, p->pos,
+				  "fields of a parenthesized pipeline are not supported");
 			return false;
 		}
 		return a->pipe != NULL;
