@@ -135,6 +135,7 @@ struct rctx {
 	const struct tmpl_data *d;
 	struct val dot;			/* inside {{with}}, {{range}} */
 	struct val vars[TMPL_MAX_VARS];
+	uint64_t steps;			/* nodes executed, bounded */
 	struct strbuf *out;
 	struct chunk *arena;
 	char *err;
@@ -3169,6 +3170,11 @@ static int exec_range(struct rctx *r, const struct node *n, const struct val *v)
 	for (i = 0; i < v->mn && !ret; i++) {
 		struct val e = { .k = V_STRING };
 
+		if (++r->steps > TMPL_MAX_STEPS) {
+			rerror(r, "execution took more than %d steps", TMPL_MAX_STEPS);
+			ret = -1;
+			break;
+		}
 		e.s = sorted[i]->value ? sorted[i]->value : "";
 		e.len = strlen(e.s);
 		r->dot = e;
@@ -3193,6 +3199,11 @@ static int exec_list(struct rctx *r, const struct node *n)
 	struct val v;
 
 	for (; n; n = n->next) {
+		/* nested ranges multiply: bound the work, not only the output */
+		if (++r->steps > TMPL_MAX_STEPS) {
+			rerror(r, "execution took more than %d steps", TMPL_MAX_STEPS);
+			return -1;
+		}
 		switch (n->type) {
 		case NODE_TEXT:
 			strbuf__append(r->out, n->text, n->len);

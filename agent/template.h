@@ -54,6 +54,7 @@
 #define TMPL_MAX_DEPTH		64		/* nested if / parentheses */
 #define TMPL_MAX_VARS		32		/* variables in scope */
 #define TMPL_MAX_OUTPUT		(256 * 1024)	/* rendered bytes */
+#define TMPL_MAX_STEPS		100000		/* actions executed per render */
 
 struct tmpl;
 

@@ -524,6 +524,14 @@ static void test_range_vars(void **state)
 		tmpl__free(t);
 	}
 	expect_render_error("{{ range $value }}{{ end }}", 2.5, "range can't iterate over float64");
+	/* 4^12 iterations of nothing: stopped by the step bound */
+	expect_render_error("{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}"
+			    "{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}", 0,
+			    "execution took more than 100000 steps");
 	/* a variable lives until the end of its control structure */
 	expect_compile_error("{{ range $i, $e := $labels }}{{ $i }}{{ end }}{{ $i }}", 49,
 			     "undefined variable \"$i\"");
