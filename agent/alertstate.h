@@ -29,6 +29,20 @@
  * Prometheus' resend rules (see there).
  *
  * Nothing here does I/O except alertstate__save and for_state__load.
+ *
+ * How the rule engine is expected to drive it, per group evaluation:
+ *
+ *   for each alerting rule R of the group:
+ *       result = PromQL(R->expr) at t                 (series + values)
+ *       alertstate__eval(state[R], t, result, n, &env, &series, err, len)
+ *       (append `series` to the store: ALERTS, ALERTS_FOR_STATE)
+ *       alertstate__due(state[R], t, group interval, &env, &notices)
+ *   hand `notices` to the Alertmanager client
+ *   alertstate__save(STATE_DIR "/alerts_for_state", states, n, t, ...)
+ *
+ * and once after start, after the first evaluation of each group:
+ *   fs = for_state__load(...); alertstate__restore(state[R], fs, t,
+ *   ALERT_FOR_GRACE_MS, ALERT_OUTAGE_TOLERANCE_MS) for each rule.
  */
 #ifndef BPFWATCH_ALERTSTATE_H
 #define BPFWATCH_ALERTSTATE_H
