@@ -1067,18 +1067,18 @@ struct for_state *for_state__load(const char *path, bool *corrupt, char *err,
 	buf[len] = '\0';
 	for (p = buf; p < buf + len; p++)
 		lines += *p == '\n';
+	if (lines > FOR_STATE_MAX_RECORDS + 1) {
+		/* checked before sizing the record array by it */
+		free(buf);
+		set_err(err, errlen, "%s: more than %d records", path, FOR_STATE_MAX_RECORDS);
+		errno = EFBIG;
+		return NULL;
+	}
 	fs = calloc(1, sizeof(*fs));
 	if (fs)
-		fs->recs = calloc(lines ? lines : 1, sizeof(*fs->recs));
-	if (!fs || !fs->recs || lines > FOR_STATE_MAX_RECORDS + 1) {
+		fs->recs = calloc(lines + 1, sizeof(*fs->recs));
+	if (!fs || !fs->recs) {
 		free(buf);
-		if (fs && fs->recs && lines > FOR_STATE_MAX_RECORDS + 1) {
-			for_state__free(fs);
-			set_err(err, errlen, "%s: more than %d records", path,
-				FOR_STATE_MAX_RECORDS);
-			errno = EFBIG;
-			return NULL;
-		}
 		for_state__free(fs);
 		errno = ENOMEM;
 		return NULL;
