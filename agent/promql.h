@@ -106,7 +106,7 @@ struct promql_element {
 	struct promql_label *labels;	/* sorted by name, owned */
 	size_t nlabels;
 	double v;			/* vector */
-	int64_t t;			/* vector: sample timestamp (ms) */
+	int64_t t;			/* vector: evaluation time (ms) */
 	struct promql_sample *samples;	/* matrix */
 	size_t nsamples;
 };
@@ -140,9 +140,8 @@ void promql_result_free(struct promql_result *r);
 
 /* Values as Go prints them: "+Inf", "-Inf", "NaN", else the shortest
  * decimal that reads back exactly, in strconv's 'f' form (never an
- * exponent; what Prometheus' API and promtool print), 'g' form (exponent
- * when it is < -4 or >= 6: "1e+06") or fmt's %v form 'v' (exponent when
- * < -4 or >= 21, as templates print $value). */
+ * exponent; what Prometheus' query API prints) or 'g' form (exponent when
+ * it is < -4 or >= 6: "1e+06", as fmt's %v and so templates print). */
 #define PROMQL_FLOAT_BUF 400
 const char *promql_format_float(double v, char fmt, char *buf);
 

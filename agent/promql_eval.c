@@ -1345,8 +1345,15 @@ int promql_eval_instant(const struct promql_node *n, const struct promql_storage
 {
 	struct promql_ev ev;
 
+	size_t i;
+	int ret;
+
 	ev_init(&ev, st, opts, err);
-	return promql_eval_node(&ev, n, t_ms, res);
+	ret = promql_eval_node(&ev, n, t_ms, res);
+	/* a query's samples carry the evaluation time, as in Prometheus */
+	for (i = 0; !ret && res->type == PROMQL_VECTOR && i < res->n; i++)
+		res->elems[i].t = t_ms;
+	return ret;
 }
 
 int promql_eval_range(const struct promql_node *n, const struct promql_storage *st,

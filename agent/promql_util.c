@@ -561,7 +561,7 @@ const char *promql_format_float(double v, char fmt, char *buf)
 		v = -v;
 	}
 	e = shortest_digits(v, dg, &nd);
-	if (fmt != 'f' && (e < -4 || e >= (fmt == 'v' ? 21 : 6))) {
+	if (fmt != 'f' && (e < -4 || e >= 6)) {
 		buf[o++] = dg[0];
 		if (nd > 1) {
 			buf[o++] = '.';

@@ -670,6 +670,136 @@ static int fn_safe_html(struct rctx *r, struct val *a, size_t n, struct val *out
 	return 0;
 }
 
+#define REGEX_MAX_COST		8192
+#define REGEX_MAX_DEPTH		32
+
+/*
+ * glibc's regcomp copies a sub-expression once per count of a bounded
+ * repetition (X{n,m} m times, X+ as XX*), so nested repetitions multiply
+ * and "a++++...+" doubles per '+'.  Estimate the expanded size and refuse
+ * patterns past REGEX_MAX_COST (the same estimate config.c uses for comm
+ * regexes).
+ */
+static bool regex_too_costly(const char *re)
+{
+	uint64_t cost[REGEX_MAX_DEPTH + 1] = { 0 }, last[REGEX_MAX_DEPTH + 1] = { 0 };
+	unsigned int depth = 0;
+	const char *s, *b;
+
+	for (s = re; *s; s++) {
+		uint64_t n = 0, m = 0;
+		bool comma = false, has_m = false;
+
+		switch (*s) {
+		case '(':
+			if (++depth > REGEX_MAX_DEPTH)
+				return true;
+			cost[depth] = last[depth] = 0;
+			continue;
+		case ')':
+			if (!depth)
+				break;
+			depth--;
+			last[depth] = cost[depth + 1] + 2;
+			cost[depth] += last[depth];
+			if (cost[depth] > REGEX_MAX_COST)
+				return true;
+			continue;
+		case '|':
+			cost[depth]++;
+			last[depth] = 0;
+			continue;
+		case '*':
+		case '?':
+			continue;
+		case '+':
+			cost[depth] += last[depth];
+			last[depth] *= 2;
+			if (cost[depth] > REGEX_MAX_COST)
+				return true;
+			continue;
+		case '\\':
+			if (s[1])
+				s++;
+			break;
+		case '[':
+			b = s + 1;
+			if (*b == '^')
+				b++;
+			if (*b == ']')
+				b++;
+			while (*b && *b != ']') {
+				char c = b[1];
+
+				if (*b == '[' && (c == ':' || c == '.' || c == '=')) {
+					for (b += 2; *b && !(b[0] == c && b[1] == ']'); b++)
+						;
+					if (!*b)
+						break;
+					b++;
+				}
+				b++;
+			}
+			s = *b ? b : b - 1;
+			break;
+		case '{':
+			for (b = s + 1; *b >= '0' && *b <= '9'; b++)
+				if (n <= REGEX_MAX_COST)
+					n = n * 10 + (uint64_t)(*b - '0');
+			if (b == s + 1 && *b != ',')
+				break;
+			if (*b == ',') {
+				comma = true;
+				for (b++; *b >= '0' && *b <= '9'; b++, has_m = true)
+					if (m <= REGEX_MAX_COST)
+						m = m * 10 + (uint64_t)(*b - '0');
+			}
+			if (*b != '}')
+				break;
+			n = comma ? (has_m ? m : n + 1) : n;
+			if (n > REGEX_MAX_COST)
+				return true;
+			if (n > 1) {
+				cost[depth] += last[depth] * (n - 1);
+				last[depth] *= n;
+			}
+			if (cost[depth] > REGEX_MAX_COST)
+				return true;
+			s = b;
+			continue;
+		}
+		cost[depth]++;
+		last[depth] = 1;
+		if (cost[depth] > REGEX_MAX_COST)
+			return true;
+	}
+	while (depth--)
+		cost[depth] += cost[depth + 1];
+	return cost[0] > REGEX_MAX_COST;
+}
+
+/* Why @pat cannot be a regex (into @why), or NULL if it compiles. */
+static const char *regex_check(const char *pat, size_t len, char *why, size_t whylen)
+{
+	regex_t re;
+	int ret;
+
+	if (strlen(pat) != len)
+		return "NUL byte in pattern";
+	if (regex_too_costly(pat)) {
+		snprintf(why, whylen, "too large once repetitions are expanded (limit %d)",
+			 REGEX_MAX_COST);
+		return why;
+	}
+	ret = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
+	if (ret) {
+		regerror(ret, &re, why, whylen);
+		return why;
+	}
+	regfree(&re);
+	return NULL;
+}
+
 static int re_compile(struct rctx *r, regex_t *re, const struct val *pat, int flags)
 {
 	char why[128];
@@ -677,6 +807,10 @@ static int re_compile(struct rctx *r, regex_t *re, const struct val *pat, int fl
 
 	if (strlen(pat->s) != pat->len) {
 		rerror(r, "error parsing regexp: NUL byte in pattern");
+		return -1;
+	}
+	if (regex_too_costly(pat->s)) {
+		rerror(r, "error parsing regexp: too large once repetitions are expanded");
 		return -1;
 	}
 	ret = regcomp(re, pat->s, REG_EXTENDED | flags);
@@ -1523,6 +1657,18 @@ struct parser {
 static void perror_at(struct parser *p, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A NUL-terminated copy of @len bytes that may themselves hold NULs. */
+static char *memdup0(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
 static void perror_at(struct parser *p, size_t off, const char *fmt, ...)
 {
 	va_list ap;
@@ -1968,7 +2114,7 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 		return unquote(p, p->s + t->off, t->len, a);
 	case TOK_RAW:
 		a->type = ARG_STRING;
-		a->str = strndup(p->s + t->off + 1, t->len - 2);
+		a->str = memdup0(p->s + t->off + 1, t->len - 2);
 		a->slen = t->len - 2;
 		if (!a->str) {
 			p->oom = true;
@@ -2098,6 +2244,20 @@ static struct pipe *parse_pipe(struct parser *p, enum tok_type close, size_t off
 					  "want %d got %zu", c->args[0].fn->name,
 					  c->args[0].fn->max, nin);
 			goto err;
+		}
+		if (c->args[0].type == ARG_FUNC && c->nargs > 1 &&
+		    c->args[1].type == ARG_STRING &&
+		    (!strcmp(c->args[0].fn->name, "match") ||
+		     !strcmp(c->args[0].fn->name, "reReplaceAll"))) {
+			/* a literal pattern is checked now, not at every alert */
+			char why[128];
+			const char *bad = regex_check(c->args[1].str, c->args[1].slen, why,
+						      sizeof(why));
+
+			if (bad) {
+				perror_at(p, c->args[1].off, "error parsing regexp: %s", bad);
+				goto err;
+			}
 		}
 		for (size_t i = 1; i < c->nargs; i++) {
 			/* a function as an argument is called with no arguments */
@@ -2248,7 +2408,7 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 				return TERM_ERROR;
 			n->type = NODE_TEXT;
 			n->off = start;
-			n->text = strndup(p->s + start, end - start);
+			n->text = memdup0(p->s + start, end - start);
 			n->len = end - start;
 			append_node(&tail, n);
 			if (!n->text) {
