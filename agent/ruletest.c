@@ -1499,6 +1499,7 @@ static int check_alerts(struct runner *rn, int64_t t)
 static int check_exprs(struct runner *rn)
 {
 	const struct rt_group *tg = rn->tg;
+	char *qe = NULL;
 	size_t i, k;
 	int ret = 0;
 
@@ -1511,18 +1512,24 @@ static int check_exprs(struct runner *rn)
 		char err[1024], d[32];
 
 		ruletest__model_duration(et->eval_ms, d, sizeof(d));
+		free(qe);
+		qe = ruletest__quote(et->expr);
+		if (!qe)
+			return -ENOMEM;
 		n = promql_parse(et->expr, &pe);
 		if (!n) {
-			if (errno == ENOMEM)
-				return -ENOMEM;
-			errs_add(rn->errs, "    expr: \"%s\", time: %s, err: %s", et->expr, d,
+			if (errno == ENOMEM) {
+				ret = -ENOMEM;
+				break;
+			}
+			errs_add(rn->errs, "    expr: %s, time: %s, err: %s", qe, d,
 				 promql_error_str(&pe, err, sizeof(err)));
 			continue;
 		}
 		ret = query(rn, n, et->eval_ms, &got, err, sizeof(err));
 		promql_free(n);
 		if (ret == -EINVAL) {
-			errs_add(rn->errs, "    expr: \"%s\", time: %s, err: %s", et->expr, d, err);
+			errs_add(rn->errs, "    expr: %s, time: %s, err: %s", qe, d, err);
 			outvec_free(&got);
 			ret = 0;
 			continue;
@@ -1546,8 +1553,8 @@ static int check_exprs(struct runner *rn)
 				if (!xs || !ys)
 					ret = -ENOMEM;
 				else
-					errs_add(rn->errs, "    expr: \"%s\", time: %s,\n"
-						 "        exp: %s\n        got: %s", et->expr, d, xs, ys);
+					errs_add(rn->errs, "    expr: %s, time: %s,\n"
+						 "        exp: %s\n        got: %s", qe, d, xs, ys);
 				free(xs);
 				free(ys);
 			}
@@ -1557,6 +1564,7 @@ static int check_exprs(struct runner *rn)
 		free(es);
 		outvec_free(&got);
 	}
+	free(qe);
 	return ret;
 }
 

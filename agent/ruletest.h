@@ -104,6 +104,9 @@ struct rt_sample {
 	double v;
 };
 
+/* Go's strconv.Quote (%q) of @s, malloc'ed. */
+char *ruletest__quote(const char *s);
+
 /* Go's strconv.FormatFloat(v, 'E', -1, 64): "3E-01", "+Inf", "NaN". */
 const char *ruletest__format_E(double v, char *buf, size_t len);
 

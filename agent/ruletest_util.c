@@ -294,6 +294,15 @@ static void go_quote(struct strbuf *b, const char *s)
 	strbuf__append(b, "\"", 1);
 }
 
+char *ruletest__quote(const char *s)
+{
+	struct strbuf b;
+
+	strbuf__init(&b);
+	go_quote(&b, s);
+	return strbuf__steal(&b, NULL);
+}
+
 static void labels_str(struct strbuf *b, const struct rt_labels *ls)
 {
 	size_t i;
