@@ -1630,8 +1630,13 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 		if (j < tg->nseries)
 			continue;
 		for (j = 0; j < s->npts; j++) {
-			int64_t t = s->pts[j].idx * tg->interval_ms;
+			int64_t t;
 
+			if (__builtin_mul_overflow(s->pts[j].idx, tg->interval_ms, &t)) {
+				errs_add(e, "    input series: sample %" PRId64 " lies past the end of time",
+					 s->pts[j].idx);
+				goto out;
+			}
 			if (t == last)
 				continue;
 			last = t;

@@ -52,6 +52,7 @@
 
 #define RULETEST_MAX_FILE_SIZE	(4 * 1024 * 1024)	/* test file bytes */
 #define RULETEST_MAX_VALUES	1000000		/* expanded values per series line */
+#define RULETEST_MAX_STEPS	1000000000LL	/* steps (values and blanks) per line */
 #define RULETEST_MAX_POINTS	10000000	/* samples per test group */
 #define RULETEST_MAX_EVALS	1000000		/* evaluation steps per test group */
 #define RULETEST_MAX_ITEMS	100000		/* list entries (series, tests) per list */
@@ -74,7 +75,7 @@ struct rt_point {
  * Returns 0 with a malloc'ed array in *@pts (NULL when empty) and its
  * length in *@n; -EINVAL with a message and the byte offset of the bad
  * item in *@err_off; -E2BIG past @max values (0: RULETEST_MAX_VALUES);
- * -ENOMEM.
+ * -ERANGE past RULETEST_MAX_STEPS steps; -ENOMEM.
  */
 int ruletest__expand_values(const char *s, size_t max, struct rt_point **pts,
 			    size_t *n, size_t *err_off, char *err, size_t errlen);

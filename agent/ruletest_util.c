@@ -100,11 +100,9 @@ static const char *scan_count(const char *p, uint64_t *n)
 
 	if (!isdigit((unsigned char)*p))
 		return NULL;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > UINT64_MAX / 100)
-			return NULL;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
+	/* saturate: a huge count is refused by the caller's limit */
+	for (; isdigit((unsigned char)*p); p++)
+		v = v > UINT64_MAX / 100 ? UINT64_MAX / 100 : v * 10 + (uint64_t)(*p - '0');
 	*n = v;
 	return p;
 }
@@ -165,13 +163,17 @@ int ruletest__expand_values(const char *s, size_t max, struct rt_point **out,
 			}
 			if (!item_end(*q))
 				goto bad;
-			if (cnt > (uint64_t)INT64_MAX / 2 - (uint64_t)idx) {
-				ret = -E2BIG;
+			if (cnt > (uint64_t)(RULETEST_MAX_STEPS - idx)) {
+				ret = -ERANGE;
 				goto big;
 			}
 			idx += (int64_t)cnt;
 			p = q;
 			continue;
+		}
+		if (idx >= RULETEST_MAX_STEPS) {
+			ret = -ERANGE;
+			goto big;
 		}
 		if (!strncmp(p, "stale", 5) && item_end(p[5])) {
 			ret = pts_add(&a, idx++, promql_stale_nan());
@@ -201,6 +203,10 @@ int ruletest__expand_values(const char *s, size_t max, struct rt_point **out,
 			ret = -E2BIG;
 			goto big;
 		}
+		if (cnt >= (uint64_t)(RULETEST_MAX_STEPS - idx)) {
+			ret = -ERANGE;
+			goto big;
+		}
 		v = first;
 		for (k = 0; k <= cnt; k++) {
 			ret = pts_add(&a, idx++, v);
@@ -228,6 +234,9 @@ big:
 		*err_off = 0;
 	if (ret == -E2BIG)
 		seterr(err, errlen, "series values expand to more than %zu values", a.max);
+	else if (ret == -ERANGE)
+		seterr(err, errlen, "series values span more than %lld steps",
+		       (long long)RULETEST_MAX_STEPS);
 	else
 		seterr(err, errlen, "%s", strerror(-ret));
 	free(a.p);
