@@ -506,7 +506,8 @@ int ruletest__parse_metric(const char *s, struct rt_labels *out, size_t *err_off
 		what = "unexpected text after the series";
 		goto bad;
 	}
-	qsort(ls.l, ls.n, sizeof(*ls.l), label_name_cmp);
+	if (ls.n > 1)
+		qsort(ls.l, ls.n, sizeof(*ls.l), label_name_cmp);
 	for (i = 1; i < ls.n; i++)
 		if (!strcmp(ls.l[i].name, ls.l[i - 1].name)) {
 			p = s;
