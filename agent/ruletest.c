@@ -148,6 +148,7 @@ static void file_free(struct rt_file *f)
 struct yp {
 	const char *name;
 	yaml_document_t *doc;
+	size_t points;		/* expanded values so far, for the file's budget */
 	char *err;
 	size_t errlen, errpos;
 	unsigned int nerr;
@@ -468,8 +469,19 @@ static bool parse_series(struct yp *p, const yaml_node_t *n, struct rt_in_series
 		yerr(p, v[1], "values: expected a string");
 		return false;
 	}
-	ret = ruletest__expand_values(is_null(v[1]) ? "" : str, 0, &s->pts, &s->npts, &off,
-				      msg, sizeof(msg));
+	/* the whole file shares one budget: a few bytes of "1x999999" per
+	 * line must not add up to gigabytes */
+	if (p->points >= RULETEST_MAX_POINTS) {
+		yerr(p, v[1] ? v[1] : n, "input series expand to more than %d values in the file",
+		     RULETEST_MAX_POINTS);
+		return false;
+	}
+	ret = ruletest__expand_values(is_null(v[1]) ? "" : str,
+				      RULETEST_MAX_POINTS - p->points < RULETEST_MAX_VALUES ?
+				      RULETEST_MAX_POINTS - p->points : RULETEST_MAX_VALUES,
+				      &s->pts, &s->npts, &off, msg, sizeof(msg));
+	if (!ret)
+		p->points += s->npts;
 	if (ret) {
 		if (ret == -ENOMEM) {
 			p->oom = true;

@@ -53,7 +53,7 @@
 #define RULETEST_MAX_FILE_SIZE	(4 * 1024 * 1024)	/* test file bytes */
 #define RULETEST_MAX_VALUES	1000000		/* expanded values per series line */
 #define RULETEST_MAX_STEPS	1000000000LL	/* steps (values and blanks) per line */
-#define RULETEST_MAX_POINTS	10000000	/* samples per test group */
+#define RULETEST_MAX_POINTS	10000000	/* expanded values per test file */
 #define RULETEST_MAX_EVALS	1000000		/* evaluation steps per test group */
 #define RULETEST_MAX_ITEMS	100000		/* list entries (series, tests) per list */
 #define RULETEST_MAX_ERRORS	50		/* file errors reported */
