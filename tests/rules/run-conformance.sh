@@ -3,7 +3,8 @@
 #
 # Rule conformance: every tests/rules/conformance/*.test.yml and every
 # shipped rules/*.test.yml runs under both `promtool test rules` (Prometheus
-# 2.42, the reference) and `bpfwatch test rules`; both must pass.  Files
+# 2.42, the reference) and `bpfwatch test rules`; both must pass.  Every
+# tests/rules/failing/*.test.yml must fail under both.  Files
 # listed in conformance/KNOWN-FAILURES-bpfwatch.txt are engine bugs still
 # open: they must pass under promtool and are expected to FAIL under
 # bpfwatch (a listed file that passes is reported, so the list shrinks).
@@ -64,6 +65,23 @@ for t in "$here"/conformance/*.test.yml "$root"/rules/*.test.yml; do
 	fi
 done
 
+# Files both tools must reject: wrong expectations, evaluation errors,
+# bad notation, strict decoding.  The verdicts must agree too.
+for t in "$here"/failing/*.test.yml; do
+	[ -f "$t" ] || continue
+	n=$((n + 1))
+	name=${t#"$root"/}
+	promtool test rules "$t" >"$tmp/p" 2>&1; p=$?
+	"$BW" test rules "$t" >"$tmp/b" 2>&1; b=$?
+	if [ $p = 1 ] && [ $b = 1 ]; then
+		echo "ok   - $name: both fail"
+	else
+		echo "FAIL - $name must fail under both tools: promtool exit $p, bpfwatch exit $b"
+		sed 's/^/    /' "$tmp/b"
+		fails=$((fails + 1))
+	fi
+done
+
 for f in "$root"/rules/*.rules.yml; do
 	[ -f "$f" ] || continue
 	name=${f#"$root"/}
@@ -80,6 +98,23 @@ for f in "$root"/rules/*.rules.yml; do
 		fails=$((fails + 1))
 	fi
 done
+
+# A file full of mistakes: both tools refuse it, and bpfwatch names every
+# mistake with its position.
+bad=tests/rules/check/bad.rules.yml
+if (cd "$root" && promtool check rules "$bad") >/dev/null 2>&1; then
+	echo "FAIL - promtool check rules accepts $bad"; fails=$((fails + 1))
+else
+	echo "ok   - promtool check rules refuses $bad"
+fi
+(cd "$root" && "$BW" check rules "$bad") >"$tmp/b" 2>"$tmp/e"; b=$?
+if [ $b = 1 ] && [ ! -s "$tmp/b" ] && cmp -s "$tmp/e" "$here/check/bad.expected"; then
+	echo "ok   - bpfwatch check rules refuses $bad with every error placed"
+else
+	echo "FAIL - bpfwatch check rules $bad (exit $b), output differs from check/bad.expected:"
+	diff "$here/check/bad.expected" "$tmp/e" | sed 's/^/    /'
+	fails=$((fails + 1))
+fi
 
 echo "rules conformance: $n test files, $fails failures, $xfail known bpfwatch failures"
 [ $fails = 0 ]
