@@ -1731,7 +1731,8 @@ static void pb_node(struct pbuf *b, const struct promql_node *n)
 
 	switch (n->kind) {
 	case N_NUMBER:
-		pb_add(b, promql_format_float(n->num, 'g', f));
+		/* "Inf", not "+Inf": a sign would read back as a unary operator */
+		pb_add(b, isinf(n->num) && n->num > 0 ? "Inf" : promql_format_float(n->num, 'g', f));
 		break;
 	case N_STRING:
 		pb_quoted(b, n->str);

@@ -162,28 +162,89 @@ static bool re_too_costly(const char *re)
 	return false;
 }
 
-/* RE2 refuses repetition counts above 1000; so do we. */
-static bool re_bad_repeat(const char *re)
+/*
+ * Checks RE2 makes that glibc does not, and that keep glibc's regcomp
+ * out of its exponential corners: repetition counts above 1000 ("invalid
+ * repeat count") and a repetition of a repetition such as "a**" or "a+++"
+ * ("invalid nested repetition operator"; "a*?" is RE2's non-greedy form
+ * and allowed).  Bracket expressions are skipped.  NULL if fine, else the
+ * RE2 message.
+ */
+static const char *re_bad_repeat(const char *re)
 {
+	bool after_rep = false, after_lazy = false;
 	const char *s;
 
 	for (s = re; *s; s++) {
 		unsigned long n;
 		char *e;
 
-		if (*s == '\\' && s[1]) {
+		switch (*s) {
+		case '\\':
+			if (s[1])
+				s++;
+			after_rep = after_lazy = false;
+			continue;
+		case '[':
 			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					char t = s[1];
+
+					for (s += 2; *s && !(s[0] == t && s[1] == ']'); s++)
+						;
+					if (!*s)
+						return NULL;
+					s++;
+				}
+				s++;
+			}
+			if (!*s)
+				return NULL;
+			after_rep = after_lazy = false;
 			continue;
+		case '*':
+		case '+':
+		case '?':
+			if (*s == '?' && after_rep && !after_lazy) {
+				after_lazy = true;
+				continue;
+			}
+			if (after_rep)
+				return "invalid nested repetition operator";
+			after_rep = true;
+			after_lazy = false;
+			continue;
+		case '{':
+			if (!(s[1] >= '0' && s[1] <= '9'))
+				break;
+			n = strtoul(s + 1, &e, 10);
+			if (n > 1000)
+				return "invalid repeat count";
+			if (*e == ',' && e[1] >= '0' && e[1] <= '9') {
+				if (strtoul(e + 1, &e, 10) > 1000)
+					return "invalid repeat count";
+			} else if (*e == ',') {
+				e++;
+			}
+			if (*e != '}')
+				break;
+			if (after_rep)
+				return "invalid nested repetition operator";
+			after_rep = true;
+			after_lazy = false;
+			s = e;
+			continue;
+		default:
+			break;
 		}
-		if (*s != '{' || !(s[1] >= '0' && s[1] <= '9'))
-			continue;
-		n = strtoul(s + 1, &e, 10);
-		if (n > 1000)
-			return true;
-		if (*e == ',' && e[1] >= '0' && e[1] <= '9' && strtoul(e + 1, NULL, 10) > 1000)
-			return true;
+		after_rep = after_lazy = false;
 	}
-	return false;
+	return NULL;
 }
 
 /* RE2 class escapes that POSIX ERE lacks, in and outside brackets. */
@@ -284,7 +345,7 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 	x[o++] = '$';
 	x[o] = 0;
 	if (re_bad_repeat(x)) {
-		snprintf(errbuf, errlen, "invalid repeat count");
+		snprintf(errbuf, errlen, "%s", re_bad_repeat(x));
 		free(x);
 		return -EINVAL;
 	}

@@ -32,6 +32,7 @@ enum src {
 	SRC_EXT_LABELS,		/* $externalLabels, .ExternalLabels */
 	SRC_EXT_URL,		/* $externalURL, .ExternalURL */
 	SRC_VALUE,		/* $value, .Value */
+	SRC_DOT,		/* . inside {{with}}: the value tested */
 };
 
 enum arg_type {
@@ -78,6 +79,7 @@ enum node_type {
 	NODE_TEXT = 0,
 	NODE_PRINT,
 	NODE_IF,
+	NODE_WITH,
 };
 
 struct node {
@@ -86,8 +88,8 @@ struct node {
 	size_t off;
 	char *text;		/* NODE_TEXT */
 	size_t len;
-	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF */
-	struct node *then;	/* NODE_IF */
+	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF/WITH */
+	struct node *then;	/* NODE_IF, NODE_WITH */
 	struct node *els;
 };
 
@@ -125,6 +127,7 @@ struct chunk {
 
 struct rctx {
 	const struct tmpl_data *d;
+	struct val dot;			/* inside {{with}} */
 	struct strbuf *out;
 	struct chunk *arena;
 	char *err;
@@ -614,33 +617,115 @@ static int fn_humanize_timestamp(struct rctx *r, struct val *a, size_t n, struct
 	return vstr(r, out, buf, (size_t)len);
 }
 
+/*
+ * Simple case mapping (unicode.ToUpper/ToLower) for ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic: every pair there has the same
+ * UTF-8 length, so strings are mapped in place.  Other characters are
+ * left as they are.
+ */
+static uint32_t case_map(uint32_t c, bool upper)
+{
+	bool pair_even = (c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) ||
+			 (c >= 0x14a && c <= 0x177);
+	bool pair_odd = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+
+	if (upper) {
+		if (c >= 'a' && c <= 'z')
+			return c - 32;
+		if (c == 0xb5)
+			return 0x39c;
+		if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+			return c - 0x20;
+		if (c == 0xff)
+			return 0x178;
+		if ((pair_even && (c & 1)) || (pair_odd && !(c & 1)))
+			return c - 1;
+		if (c == 0x3c2)
+			return 0x3a3;
+		if (c >= 0x3b1 && c <= 0x3c9)
+			return c - 0x20;
+		if (c >= 0x430 && c <= 0x44f)
+			return c - 0x20;
+		if (c >= 0x450 && c <= 0x45f)
+			return c - 0x50;
+		return c;
+	}
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+		return c + 0x20;
+	if (c == 0x178)
+		return 0xff;
+	if ((pair_even && !(c & 1)) || (pair_odd && (c & 1)))
+		return c + 1;
+	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+		return c + 0x20;
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	return c;
+}
+
+/* Append code point @c as UTF-8 (@c < 0x800 here). */
+static void put_cp(struct strbuf *b, uint32_t c)
+{
+	char u[2];
+
+	if (c < 0x80) {
+		u[0] = (char)c;
+		strbuf__append(b, u, 1);
+		return;
+	}
+	u[0] = (char)(0xc0 | c >> 6);
+	u[1] = (char)(0x80 | (c & 0x3f));
+	strbuf__append(b, u, 2);
+}
+
+/* mode 0: toUpper, 1: toLower, 2: title (strings.Title) */
 static int fn_case(struct rctx *r, const char *name, struct val *a, struct val *out,
 		   int mode)
 {
+	const unsigned char *p = (const unsigned char *)a[0].s;
+	size_t i, len = a[0].len;
 	bool word = false;
-	char *p;
-	size_t i;
+	struct strbuf b;
 
 	if (want_string(r, name, &a[0]))
 		return -1;
-	if (vstr(r, out, a[0].s, a[0].len))
-		return -1;
-	p = (char *)out->s;
-	for (i = 0; i < out->len; i++) {
-		char c = p[i];
+	strbuf__init(&b);
+	for (i = 0; i < len;) {
+		uint32_t c = p[i], m;
+		bool letter;
 
-		if (mode == 0 && c >= 'a' && c <= 'z')
-			p[i] = (char)(c - 32);
-		else if (mode == 1 && c >= 'A' && c <= 'Z')
-			p[i] = (char)(c + 32);
-		else if (mode == 2) {
-			/* strings.Title: upper-case the letter after a separator */
-			if (!word && c >= 'a' && c <= 'z')
-				p[i] = (char)(c - 32);
-			word = is_alnum(c);
+		if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (p[i + 1] & 0xc0) == 0x80) {
+			c = (c & 0x1f) << 6 | (p[i + 1] & 0x3f);
+			i += 2;
+		} else if (c >= 0x80) {
+			/* longer or invalid sequences: kept, and count as letters */
+			size_t st = i++;
+
+			while (i < len && (p[i] & 0xc0) == 0x80)
+				i++;
+			strbuf__append(&b, (const char *)p + st, i - st);
+			word = true;
+			continue;
+		} else {
+			i++;
 		}
+		/* strings.Title: the first letter after a separator */
+		letter = c >= 0x80 || is_alnum((char)c);
+		if (mode == 1)
+			m = c == 0x130 ? 'i' : case_map(c, false);
+		else if (mode == 0 || !word)
+			m = c == 0x131 ? 'I' : c == 0x17f ? 'S' : case_map(c, true);
+		else
+			m = c;
+		if (mode == 2)
+			word = letter;
+		put_cp(&b, m);
 	}
-	return 0;
+	return vstr_buf(r, out, &b);
 }
 
 static int fn_to_upper(struct rctx *r, struct val *a, size_t n, struct val *out)
@@ -902,6 +987,14 @@ static int fn_re_replace_all(struct rctx *r, struct val *a, size_t n, struct val
 	len = strlen(text);
 	while (pos <= len) {
 		size_t so, eo;
+
+		if (b.len > TMPL_MAX_OUTPUT) {
+			/* "" replaced by a long string, nested: stop growing */
+			strbuf__free(&b);
+			regfree(&re);
+			rerror(r, "reReplaceAll: result larger than %d bytes", TMPL_MAX_OUTPUT);
+			return -1;
+		}
 
 		if (regexec(&re, text + pos, 10, m, pos ? REG_NOTBOL : 0))
 			break;
@@ -1331,6 +1424,7 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 	strbuf__init(&b);
 	for (f = a[0].s; f < a[0].s + a[0].len; f++) {
 		bool minus = false, plus = false, space = false, zero = false, sharp = false;
+		bool sharp_v;
 		int width = -1, prec = -1;
 		char num[512], cfmt[32], verb;
 		const struct val *v;
@@ -1370,6 +1464,9 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			break;
 		}
 		verb = *f;
+		sharp_v = verb == 'v' && sharp;
+		if (verb == 'v')
+			plus = sharp = false;	/* Go's %+v / %#v flags, not a sign */
 		if (verb == '%') {
 			strbuf__puts(&b, "%");
 			continue;
@@ -1402,6 +1499,18 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			if (v->k == V_FLOAT && (plus || prec >= 0)) {
 				/* %v of a float is %g */
 				goto do_g;
+			}
+			if (v->k == V_STRING && sharp_v) {
+				/* %#v: Go syntax, a quoted string */
+				struct strbuf t;
+
+				strbuf__init(&t);
+				go_quote(&t, v->s, v->len);
+				pad(&b, t.buf ? t.buf : "", t.len, width, minus, false);
+				if (t.oom)
+					b.oom = true;
+				strbuf__free(&t);
+				break;
 			}
 			if (v->k == V_INT) {
 				cfmt[cl++] = 'l';
@@ -1650,6 +1759,7 @@ struct parser {
 	size_t errlen;
 	unsigned int nnodes;
 	unsigned int depth;
+	unsigned int with_depth;	/* inside a {{with}}: . is its value */
 	bool trim_next;		/* the last action ended with -}} */
 	bool constant;
 };
@@ -1940,8 +2050,18 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		perror_at(p, t->off, "bad number syntax: \"%.*s...\"", 20, s);
 		return false;
 	}
-	memcpy(buf, s, t->len);
-	buf[t->len] = '\0';
+	/* Go allows '_' between digits: 1_000 */
+	for (size_t i = 0, o = 0; i <= t->len; i++) {
+		if (i < t->len && s[i] == '_') {
+			if (!i || i + 1 >= t->len || !is_alnum(s[i - 1]) || s[i - 1] == '_' ||
+			    !is_alnum(s[i + 1])) {
+				perror_at(p, t->off, "bad number syntax: \"%.*s\"", (int)t->len, s);
+				return false;
+			}
+			continue;
+		}
+		buf[o++] = i < t->len ? s[i] : '\0';
+	}
 	is_float = !((buf[0] == '0' || ((buf[0] == '-' || buf[0] == '+') && buf[1] == '0')) &&
 		     strchr(buf, 'x')) && strpbrk(buf, ".eE");
 	errno = 0;
@@ -1952,7 +2072,7 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		a->type = ARG_INT;
 		a->i = strtoll(buf, &end, 0);
 	}
-	if (*end || errno || strchr(buf, '_') || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
+	if (*end || errno || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
 		perror_at(p, t->off, "bad number syntax: \"%s\"", buf);
 		return false;
 	}
@@ -2003,8 +2123,10 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 			a->src = names[i].src;
 		}
 	} else {
-		/* a .Field: first field of the root */
+		/* a .Field: of the root, or of the value of the {{with}} */
 		p->pos = t->off;
+		if (p->with_depth)
+			a->src = SRC_DOT;
 	}
 	/* field chain: only directly attached ".name" (no space before) */
 	for (;;) {
@@ -2029,7 +2151,8 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 				return false;
 			}
 			a->src = names[i].src;
-		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS) && !a->key) {
+		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS ||
+			    a->src == SRC_DOT) && !a->key) {
 			a->key = strndup(p->s + f.off + 1, f.len - 1);
 			if (!a->key) {
 				p->oom = true;
@@ -2106,6 +2229,11 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 	case TOK_FIELD:
 		return parse_data(p, t, a);
 	case TOK_DOT:
+		if (p->with_depth) {
+			a->type = ARG_DATA;
+			a->src = SRC_DOT;
+			return true;
+		}
 		perror_at(p, t->off, "the data itself cannot be used, only its fields "
 			  "($labels, $value, ...)");
 		return false;
@@ -2290,9 +2418,14 @@ enum term {
 
 static enum term parse_list(struct parser *p, struct node **list, size_t *term_off);
 
-/* After "{{ if": the condition, the branches, up to and including {{end}}. */
-static struct node *parse_if(struct parser *p, size_t off)
+/*
+ * After "{{ if" or "{{ with": the pipeline, the branches, up to and
+ * including {{end}}.  Inside the first branch of a with, "." is the
+ * pipeline's value; "{{ else if" chains a nested if.
+ */
+static struct node *parse_branch(struct parser *p, size_t off, enum node_type type)
 {
+	const char *what = type == NODE_WITH ? "with" : "if";
 	struct node *n;
 	enum term term;
 	size_t toff;
@@ -2304,21 +2437,25 @@ static struct node *parse_if(struct parser *p, size_t off)
 	n = pcalloc(p, 1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->type = NODE_IF;
+	n->type = type;
 	n->off = off;
 	{
 		struct tok t;
 
 		peek_tok(p, &t);
 		if (t.type == TOK_RDELIM) {
-			perror_at(p, t.off, "missing value for if");
+			perror_at(p, t.off, "missing value for %s", what);
 			goto err;
 		}
 	}
 	n->pipe = parse_pipe(p, TOK_RDELIM, off);
 	if (!n->pipe)
 		goto err;
+	if (type == NODE_WITH)
+		p->with_depth++;
 	term = parse_list(p, &n->then, &toff);
+	if (type == NODE_WITH)
+		p->with_depth--;
 	switch (term) {
 	case TERM_END:
 		break;
@@ -2329,15 +2466,21 @@ static struct node *parse_if(struct parser *p, size_t off)
 		if (term == TERM_ELSE || term == TERM_ELSE_IF)
 			perror_at(p, toff, "expected end; found {{else}}");
 		else if (term == TERM_EOF)
-			perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+			perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	case TERM_ELSE_IF:
-		n->els = parse_if(p, toff);
+		if (type == NODE_WITH) {
+			/* Go (before 1.23) allows "else if" in if only */
+			perror_at(p, toff, "unexpected <if> in input: {{else if}} only "
+				  "continues an {{if}}");
+			goto err;
+		}
+		n->els = parse_branch(p, toff, NODE_IF);
 		if (!n->els)
 			goto err;
 		break;
 	case TERM_EOF:
-		perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+		perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	default:
 		goto err;
@@ -2449,8 +2592,9 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 		peek_tok(p, &t);
 		if (t.type == TOK_IDENT && is_keyword(p, &t)) {
 			next_tok(p, &t);
-			if (tok_is(p, &t, "if")) {
-				if (!append_node(&tail, parse_if(p, act)))
+			if (tok_is(p, &t, "if") || tok_is(p, &t, "with")) {
+				if (!append_node(&tail, parse_branch(p, act, tok_is(p, &t, "if") ?
+								     NODE_IF : NODE_WITH)))
 					return TERM_ERROR;
 				continue;
 			}
@@ -2583,6 +2727,24 @@ static int eval_data(struct rctx *r, const struct arg *a, struct val *out)
 			}
 		out->len = strlen(out->s);
 		return 0;
+	case SRC_DOT:
+		if (!a->key) {
+			*out = r->dot;
+			return 0;
+		}
+		if (r->dot.k != V_MAP) {
+			rerror(r, "can't evaluate field %s in type %s", a->key, vtype(&r->dot));
+			return -1;
+		}
+		out->k = V_STRING;
+		out->s = "";	/* missingkey=zero */
+		for (i = 0; i < r->dot.mn; i++)
+			if (!strcmp(r->dot.m[i].name, a->key)) {
+				out->s = r->dot.m[i].value ? r->dot.m[i].value : "";
+				break;
+			}
+		out->len = strlen(out->s);
+		return 0;
 	default:
 		rerror(r, "internal error: bad data source");
 		return -1;
@@ -2704,6 +2866,20 @@ static int exec_list(struct rctx *r, const struct node *n)
 				return -1;
 			if (exec_list(r, truth(&v) ? n->then : n->els))
 				return -1;
+			break;
+		case NODE_WITH:
+			if (eval_pipe(r, n->pipe, &v))
+				return -1;
+			if (truth(&v)) {
+				struct val saved = r->dot;
+
+				r->dot = v;
+				if (exec_list(r, n->then))
+					return -1;
+				r->dot = saved;
+			} else if (exec_list(r, n->els)) {
+				return -1;
+			}
 			break;
 		}
 		if (r->out->oom) {

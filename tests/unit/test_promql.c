@@ -325,7 +325,7 @@ static void test_parse_print(void **state)
 		{ "x[1d:] @ 100", "x[1d:] @ 100.000" },
 		{ "topk(3, x) without (a)", "topk without (a) (3, x)" },
 		{ "{__name__=~\"a|b\"}", "{__name__=~\"a|b\"}" },
-		{ "1e3 + 0x10 - Inf", "1000 + 16 - +Inf" },
+		{ "1e3 + 0x10 - Inf", "1000 + 16 - Inf" },
 		{ "`raw\\n`", "\"raw\\\\n\"" },
 		{ "\"\\x41\\u00e9\\101\"", "\"A\u00e9A\"" },
 		{ "by", "by" },
