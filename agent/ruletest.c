@@ -12,12 +12,11 @@
  *   - a recording rule's samples get __name__ and the rule's labels (an
  *     empty value removes a label); two samples with one label set, or
  *     more than the group's limit, are evaluation errors;
- *   - an alerting rule keeps one alert per label set (sample labels
- *     without __name__, templated rule labels, alertname): pending when
- *     it appears, firing once it has been active for `for`, kept firing
- *     for keep_firing_for after its expression stops returning it, then
- *     resolved; it writes ALERTS{alertstate} = 1 and ALERTS_FOR_STATE =
- *     activeAt (seconds) for every pending or firing alert;
+ *   - an alerting rule runs through the agent's own alert state machine
+ *     (alertstate.h: pending, firing after `for`, keep_firing_for,
+ *     resolved; ALERTS and ALERTS_FOR_STATE), so the conformance suite
+ *     tests the code the daemon runs; promtool checks the firing alerts
+ *     that are not resolved;
  *   - what a rule wrote at the previous evaluation and not at this one is
  *     marked stale, so queries stop seeing it at once.
  */
@@ -36,6 +35,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "alertstate.h"
 #include "config.h"
 #include "expo.h"
 #include "promql.h"
@@ -43,8 +43,6 @@
 #include "rulefile.h"
 #include "ruletest.h"
 #include "template.h"
-
-#define RESOLVED_RETENTION_MS	(15 * 60 * 1000)	/* Prometheus' resolvedRetention */
 
 /* --- the parsed test file ------------------------------------------------- */
 
@@ -852,29 +850,13 @@ static void errs_add(struct errs *e, const char *fmt, ...)
 	e->s[e->n++] = s;
 }
 
-enum astate { A_INACTIVE, A_PENDING, A_FIRING };
-
-struct active_alert {
-	struct rt_labels labels;
-	struct rt_labels annotations;
-	double value;
-	enum astate state;
-	int64_t active_at;
-	bool resolved;
-	int64_t resolved_at;
-	bool keep_since_set;
-	int64_t keep_since;
-	bool seen;		/* in this evaluation's result */
-};
-
 struct rstate {
 	struct rule *rule;
-	const char *group;
+	const struct rule_group *group;
 	struct promql_node *expr;
 	struct rt_labels *prev;		/* series written at the last evaluation */
 	size_t nprev;
-	struct active_alert *active;
-	size_t nactive, cap;
+	struct alertstate *as;		/* alerting rules */
 };
 
 struct runner {
@@ -898,11 +880,7 @@ static void rstate_free(struct rstate *r)
 	for (i = 0; i < r->nprev; i++)
 		rt_labels__free(&r->prev[i]);
 	free(r->prev);
-	for (i = 0; i < r->nactive; i++) {
-		rt_labels__free(&r->active[i].labels);
-		rt_labels__free(&r->active[i].annotations);
-	}
-	free(r->active);
+	alertstate__free(r->as);
 }
 
 /* Builder over a sorted label set: set (empty value deletes), take. */
@@ -953,6 +931,26 @@ static int lset(struct rt_labels *ls, const char *name, const char *value)
 }
 
 static int lcopy(struct rt_labels *dst, const struct promql_label *l, size_t n)
+{
+	size_t i;
+
+	dst->n = 0;
+	dst->l = calloc(n ? n : 1, sizeof(*dst->l));
+	if (!dst->l)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		dst->l[i].name = strdup(l[i].name);
+		dst->l[i].value = strdup(l[i].value);
+		dst->n++;
+		if (!dst->l[i].name || !dst->l[i].value) {
+			rt_labels__free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int lcopy_label(struct rt_labels *dst, const struct label *l, size_t n)
 {
 	size_t i;
 
@@ -1073,217 +1071,53 @@ static int append(struct runner *rn, const struct rt_labels *ls, int64_t t, doub
 	return ret == -ENOSPC ? -E2BIG : ret;
 }
 
-static char *expand(const struct tmpl *t, const char *raw, const struct tmpl_data *d)
-{
-	return t ? tmpl__expand(t, d) : strdup(raw);
-}
-
+/*
+ * An alerting rule at @ts through the agent's own state machine
+ * (alertstate.h): the query result in, ALERTS and ALERTS_FOR_STATE out.
+ */
 static int eval_alerting(struct runner *rn, struct rstate *rs, int64_t ts,
 			 struct outvec *res, struct outvec *out, char *err, size_t errlen)
 {
-	const struct rule *r = rs->rule;
-	struct label *tl = NULL;
-	size_t i, j;
-	int ret = 0;
-	struct outvec cand = { 0 };
-	struct rt_labels *anns = NULL;
+	struct alert_series_vec series = { 0 };
+	struct alert_input *in;
+	struct label *lab = NULL;
+	struct alert_env env = {
+		.ext_labels = rn->ext,
+		.next_labels = rn->next,
+		.external_url = rn->tg->ext_url,
+	};
+	size_t i, j, total = 0, k = 0;
+	int ret;
 
-	anns = calloc(res->n ? res->n : 1, sizeof(*anns));
-	if (!anns)
-		return -ENOMEM;
-	for (i = 0; i < res->n; i++) {
-		const struct rt_labels *sl = &res->ls[i];
-		struct tmpl_data d = { 0 };
-		struct rt_labels lb = { 0 };
-
-		free(tl);
-		tl = calloc(sl->n ? sl->n : 1, sizeof(*tl));
-		if (!tl) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		for (j = 0; j < sl->n; j++) {
-			tl[j].name = sl->l[j].name;
-			tl[j].value = sl->l[j].value;
-		}
-		d.labels = tl;
-		d.nlabels = sl->n;
-		d.ext_labels = rn->ext;
-		d.next_labels = rn->next;
-		d.external_url = rn->tg->ext_url;
-		d.value = res->v[i];
-		ret = lcopy(&lb, sl->l, sl->n);
-		if (!ret)
-			ret = lset(&lb, "__name__", "");
-		for (j = 0; !ret && j < r->nlabels; j++) {
-			char *v = expand(r->labels[j].tmpl, r->labels[j].value, &d);
-
-			ret = v ? lset(&lb, r->labels[j].name, v) : -ENOMEM;
-			free(v);
-		}
-		if (!ret)
-			ret = lset(&lb, "alertname", r->name);
-		anns[i].l = calloc(r->nannotations ? r->nannotations : 1, sizeof(*anns[i].l));
-		if (!ret && !anns[i].l)
-			ret = -ENOMEM;
-		for (j = 0; !ret && j < r->nannotations; j++) {
-			char *v = expand(r->annotations[j].tmpl, r->annotations[j].value, &d);
-			char *n = strdup(r->annotations[j].name);
-
-			if (!v || !n) {
-				free(v);
-				free(n);
-				ret = -ENOMEM;
-				break;
-			}
-			anns[i].l[anns[i].n].name = n;
-			anns[i].l[anns[i].n].value = v;
-			anns[i].n++;
-		}
-		if (!ret)
-			ret = outvec_add(&cand, &lb, res->v[i]);
-		else
-			rt_labels__free(&lb);
-		if (ret)
-			goto out;
-	}
-	/* annotations sorted as Prometheus' labels.Labels are compared */
-	for (i = 0; i < cand.n; i++)
-		for (j = 1; j < anns[i].n; j++) {
-			size_t k;
-
-			for (k = j; k > 0 && strcmp(anns[i].l[k - 1].name, anns[i].l[k].name) > 0; k--) {
-				struct promql_label t = anns[i].l[k];
-
-				anns[i].l[k] = anns[i].l[k - 1];
-				anns[i].l[k - 1] = t;
-			}
-		}
-	if (outvec_dup(&cand)) {
-		snprintf(err, errlen, "vector contains metrics with the same labelset after applying alert labels");
-		ret = -EINVAL;
+	in = calloc(res->n ? res->n : 1, sizeof(*in));
+	for (i = 0; i < res->n; i++)
+		total += res->ls[i].n;
+	lab = calloc(total ? total : 1, sizeof(*lab));
+	if (!in || !lab) {
+		ret = -ENOMEM;
 		goto out;
 	}
-	for (j = 0; j < rs->nactive; j++)
-		rs->active[j].seen = false;
-	for (i = 0; i < cand.n; i++) {
-		struct active_alert *a = NULL;
-
-		for (j = 0; j < rs->nactive; j++)
-			if (!rt_labels__cmp(&rs->active[j].labels, &cand.ls[i])) {
-				a = &rs->active[j];
-				break;
-			}
-		if (a && a->state != A_INACTIVE) {
-			a->value = cand.v[i];
-			rt_labels__free(&a->annotations);
-			a->annotations = anns[i];
-			anns[i].l = NULL;
-			anns[i].n = 0;
-			a->seen = true;
-			continue;
+	for (i = 0; i < res->n; i++) {
+		in[i].labels = lab + k;
+		in[i].nlabels = res->ls[i].n;
+		in[i].value = res->v[i];
+		for (j = 0; j < res->ls[i].n; j++, k++) {
+			lab[k].name = res->ls[i].l[j].name;
+			lab[k].value = res->ls[i].l[j].value;
 		}
-		if (!a) {
-			if (rs->nactive == rs->cap) {
-				size_t cap = rs->cap ? rs->cap * 2 : 8;
-				struct active_alert *na = realloc(rs->active, cap * sizeof(*na));
-
-				if (!na) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				rs->active = na;
-				rs->cap = cap;
-			}
-			a = &rs->active[rs->nactive++];
-			memset(a, 0, sizeof(*a));
-		} else {
-			rt_labels__free(&a->labels);
-			rt_labels__free(&a->annotations);
-			memset(a, 0, sizeof(*a));
-		}
-		a->labels = cand.ls[i];
-		cand.ls[i].l = NULL;
-		cand.ls[i].n = 0;
-		a->annotations = anns[i];
-		anns[i].l = NULL;
-		anns[i].n = 0;
-		a->value = cand.v[i];
-		a->state = A_PENDING;
-		a->active_at = ts;
-		a->seen = true;
 	}
-	for (j = 0; j < rs->nactive;) {
-		struct active_alert *a = &rs->active[j];
+	ret = alertstate__eval(rs->as, ts, in, res->n, &env, &series, err, errlen);
+	for (i = 0; !ret && i < series.n; i++) {
+		struct rt_labels ls = { 0 };
 
-		if (!a->seen) {
-			bool keep = false, drop;
-
-			if (a->state == A_FIRING && r->keep_firing_for_ms > 0) {
-				if (!a->keep_since_set) {
-					a->keep_since_set = true;
-					a->keep_since = ts;
-				}
-				if (ts - a->keep_since < (int64_t)r->keep_firing_for_ms)
-					keep = true;
-			}
-			drop = a->state == A_PENDING ||
-			       (a->resolved && ts - a->resolved_at > RESOLVED_RETENTION_MS);
-			if (a->state != A_INACTIVE && !keep) {
-				a->state = A_INACTIVE;
-				a->resolved = true;
-				a->resolved_at = ts;
-			}
-			if (drop) {
-				rt_labels__free(&a->labels);
-				rt_labels__free(&a->annotations);
-				memmove(a, a + 1, (rs->nactive - j - 1) * sizeof(*a));
-				rs->nactive--;
-				continue;
-			}
-			if (!keep) {
-				j++;
-				continue;
-			}
-		} else {
-			a->keep_since_set = false;
-		}
-		if (a->state == A_PENDING && ts - a->active_at >= (int64_t)r->for_ms)
-			a->state = A_FIRING;
-		{
-			struct rt_labels s1 = { 0 }, s2 = { 0 };
-
-			ret = lcopy(&s1, a->labels.l, a->labels.n);
-			if (!ret)
-				ret = lset(&s1, "__name__", "ALERTS");
-			if (!ret)
-				ret = lset(&s1, "alertstate",
-					   a->state == A_FIRING ? "firing" : "pending");
-			if (!ret)
-				ret = outvec_add(out, &s1, 1);
-			else
-				rt_labels__free(&s1);
-			if (!ret)
-				ret = lcopy(&s2, a->labels.l, a->labels.n);
-			if (!ret)
-				ret = lset(&s2, "__name__", "ALERTS_FOR_STATE");
-			if (!ret)
-				ret = outvec_add(out, &s2,
-						 (double)(a->active_at / 1000 -
-							  (a->active_at % 1000 < 0)));
-			else
-				rt_labels__free(&s2);
-			if (ret)
-				goto out;
-		}
-		j++;
+		ret = lcopy_label(&ls, series.v[i].labels, series.v[i].nlabels);
+		if (!ret)
+			ret = outvec_add(out, &ls, series.v[i].value);
 	}
 out:
-	free(tl);
-	for (i = 0; i < res->n; i++)
-		rt_labels__free(&anns[i]);
-	free(anns);
-	outvec_free(&cand);
+	alert_series_vec__free(&series);
+	free(lab);
+	free(in);
 	return ret;
 }
 
@@ -1294,7 +1128,7 @@ static int eval_rule(struct runner *rn, struct rstate *rs, uint32_t limit, int64
 {
 	const struct rule *r = rs->rule;
 	struct outvec res = { 0 }, out = { 0 };
-	size_t i, j, nalerts = 0;
+	size_t i, j;
 	int ret;
 
 	ret = query(rn, rs->expr, ts, &res, err, errlen);
@@ -1303,6 +1137,10 @@ static int eval_rule(struct runner *rn, struct rstate *rs, uint32_t limit, int64
 	if (r->type == RULE_RECORDING) {
 		for (i = 0; i < res.n && !ret; i++) {
 			ret = lset(&res.ls[i], "__name__", r->name);
+			/* group labels (newer Prometheus), then the rule's */
+			for (j = 0; !ret && j < rs->group->nlabels; j++)
+				ret = lset(&res.ls[i], rs->group->labels[j].name,
+					   rs->group->labels[j].value);
 			for (j = 0; !ret && j < r->nlabels; j++)
 				ret = lset(&res.ls[i], r->labels[j].name, r->labels[j].value);
 		}
@@ -1321,20 +1159,10 @@ static int eval_rule(struct runner *rn, struct rstate *rs, uint32_t limit, int64
 		out = res;
 		memset(&res, 0, sizeof(res));
 	} else {
+		/* the group's limit is alertstate's to enforce */
 		ret = eval_alerting(rn, rs, ts, &res, &out, err, errlen);
 		if (ret)
 			goto out;
-		nalerts = out.n / 2;
-		if (limit && nalerts > limit) {
-			for (i = 0; i < rs->nactive; i++) {
-				rt_labels__free(&rs->active[i].labels);
-				rt_labels__free(&rs->active[i].annotations);
-			}
-			rs->nactive = 0;
-			snprintf(err, errlen, "exceeded limit of %u with %zu alerts", limit, nalerts);
-			ret = -EINVAL;
-			goto out;
-		}
 	}
 	for (i = 0; i < out.n; i++) {
 		ret = append(rn, &out.ls[i], ts, out.v[i]);
@@ -1409,6 +1237,19 @@ static int group_order(const struct rt_file *f, const char *name)
 	return 0;
 }
 
+static int label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct promql_label *)a)->name,
+		      ((const struct promql_label *)b)->name);
+}
+
+/* Annotations in name order, as Prometheus' labels.Labels hold them. */
+static void sort_labels(struct rt_labels *ls)
+{
+	if (ls->n > 1)
+		qsort(ls->l, ls->n, sizeof(*ls->l), label_cmp);
+}
+
 static int alert_time_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -1428,10 +1269,12 @@ static int collect_firing(struct runner *rn, const char *name, struct rt_alert *
 
 		if (rs->rule->type != RULE_ALERTING || strcmp(rs->rule->name, name))
 			continue;
-		for (j = 0; j < rs->nactive; j++) {
-			struct active_alert *al = &rs->active[j];
+		for (j = 0; j < alertstate__count(rs->as); j++) {
+			struct alert_view al;
 
-			if (al->resolved || al->state != A_FIRING)
+			/* promtool: ActiveAlerts() (not resolved) that are firing */
+			alertstate__get(rs->as, j, &al);
+			if (al.resolved_at_ms != ALERT_TIME_UNSET || al.state != ALERT_FIRING)
 				continue;
 			if (n == cap) {
 				size_t ncap = cap ? cap * 2 : 8;
@@ -1444,9 +1287,10 @@ static int collect_firing(struct runner *rn, const char *name, struct rt_alert *
 			}
 			memset(&a[n], 0, sizeof(a[n]));
 			n++;
-			if (lcopy(&a[n - 1].labels, al->labels.l, al->labels.n) ||
-			    lcopy(&a[n - 1].annotations, al->annotations.l, al->annotations.n))
+			if (lcopy_label(&a[n - 1].labels, al.labels, al.nlabels) ||
+			    lcopy_label(&a[n - 1].annotations, al.annotations, al.nannotations))
 				goto oom;
+			sort_labels(&a[n - 1].annotations);
 		}
 	}
 	*out = a;
@@ -1585,7 +1429,7 @@ static int rs_order_cmp(const void *a, const void *b, void *ctx)
 	const struct rt_file *f = ctx;
 	const struct rstate *x = a, *y = b;
 
-	return group_order(f, x->group) - group_order(f, y->group);
+	return group_order(f, x->group->name) - group_order(f, y->group->name);
 }
 
 /* Stable insertion sort of rule states by group order (file order among
@@ -1696,13 +1540,28 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 				struct promql_error pe;
 
 				rs->rule = &set->groups[i].rules[j];
-				rs->group = set->groups[i].name;
+				rs->group = &set->groups[i];
 				rs->expr = promql_parse(rs->rule->expr, &pe);
 				if (!rs->expr) {
 					ret = -ENOMEM;	/* it parsed at load time */
 					goto out;
 				}
 				rn.nrs++;
+				if (rs->rule->type == RULE_ALERTING) {
+					char *key;
+
+					if (asprintf(&key, "%s;%s", set->groups[i].file,
+						     set->groups[i].name) < 0) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					rs->as = alertstate__new(key, &set->groups[i], rs->rule);
+					free(key);
+					if (!rs->as) {
+						ret = -ENOMEM;
+						goto out;
+					}
+				}
 			}
 		sort_rules(&rn);
 	}
@@ -1736,15 +1595,9 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 		/* groups in order: every rule of a group, then the next group */
 		for (g = 0; g < rn.nrs; g++) {
 			struct rstate *rs = &rn.rs[g];
-			const struct rule_group *grp = NULL;
 			char err[1024], d[32];
-			size_t k;
 
-			for (k = 0; set && k < set->ngroups; k++)
-				if (rs->rule >= set->groups[k].rules &&
-				    rs->rule < set->groups[k].rules + set->groups[k].nrules)
-					grp = &set->groups[k];
-			ret = eval_rule(&rn, rs, grp ? grp->limit : 0, ts, err, sizeof(err));
+			ret = eval_rule(&rn, rs, rs->group->limit, ts, err, sizeof(err));
 			if (ret == -EINVAL) {
 				ruletest__go_duration(ts, d, sizeof(d));
 				errs_add(e, "    rule: %s, time: %s, err: %s", rs->rule->name, d, err);

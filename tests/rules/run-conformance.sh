@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Rule conformance: every tests/rules/conformance/*.test.yml and every
-# shipped rules/*.test.yml runs under both `promtool test rules` (Prometheus
+# Rule conformance: every tests/rules/conformance/*.test.yml, the template
+# golden files tests/rules/*.test.yml and every shipped rules/*.test.yml runs under both `promtool test rules` (Prometheus
 # 2.42, the reference) and `bpfwatch test rules`; both must pass.  Every
 # tests/rules/failing/*.test.yml must fail under both.  Files
 # listed in conformance/KNOWN-FAILURES-bpfwatch.txt are engine bugs still
@@ -34,7 +34,7 @@ is_known() {
 	[ -f "$known" ] && grep -v '^#' "$known" | awk '{print $1}' | grep -qx "$1"
 }
 
-for t in "$here"/conformance/*.test.yml "$root"/rules/*.test.yml; do
+for t in "$here"/conformance/*.test.yml "$here"/*.test.yml "$root"/rules/*.test.yml; do
 	[ -f "$t" ] || continue
 	n=$((n + 1))
 	name=${t#"$root"/}
