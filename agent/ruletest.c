@@ -870,6 +870,7 @@ struct runner {
 	struct label *ext;
 	size_t next;
 	struct errs *errs;
+	size_t *cursor;		/* next point of each input series; SIZE_MAX: replaced */
 };
 
 static void rstate_free(struct rstate *r)
@@ -1447,6 +1448,57 @@ static void sort_rules(struct runner *rn)
 		}
 }
 
+/*
+ * Append the input samples up to @ts, as promtool's lazy loader does
+ * before each evaluation: queries never see input samples past the last
+ * evaluation (not even a promql_expr_test between two evaluations, nor a
+ * negative offset).  A timestamp keeps its first sample (interval 0).
+ * 0, 1 (a failure was reported) or -ENOMEM.
+ */
+static int load_until(struct runner *rn, int64_t ts)
+{
+	const struct rt_group *tg = rn->tg;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < tg->nseries; i++) {
+		const struct rt_in_series *s = &tg->series[i];
+		int64_t prev = INT64_MIN;
+
+		if (rn->cursor[i] == SIZE_MAX)
+			continue;
+		if (rn->cursor[i] > 0)
+			prev = s->pts[rn->cursor[i] - 1].idx * tg->interval_ms;
+		for (; rn->cursor[i] < s->npts; rn->cursor[i]++) {
+			int64_t t;
+
+			if (__builtin_mul_overflow(s->pts[rn->cursor[i]].idx, tg->interval_ms, &t)) {
+				errs_add(rn->errs, "    input series: sample %" PRId64
+					 " lies past the end of time", s->pts[rn->cursor[i]].idx);
+				return 1;
+			}
+			if (t > ts)
+				break;
+			if (t == prev)
+				continue;
+			prev = t;
+			ret = promql_mem__add(rn->db, s->labels.l, s->labels.n, t,
+					      s->pts[rn->cursor[i]].v);
+			if (ret == -ENOSPC) {
+				char *ls = rt_labels__str(&s->labels);
+
+				errs_add(rn->errs, "    series %s: more than %d samples in the test",
+					 ls ? ls : "?", RULETEST_MAX_POINTS);
+				free(ls);
+				return 1;
+			}
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 /* One test group; failures appended to @e.  0 or -ENOMEM. */
 static int run_group(const struct rt_file *f, const struct rt_group *tg, char **rule_files,
 		     size_t nrule_files, struct errs *e)
@@ -1464,6 +1516,8 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 	promql_mem__storage(rn.db, &rn.st);
 	rn.opts.lookback_ms = PROMQL_DEFAULT_LOOKBACK_MS;
 	rn.opts.default_step_ms = f->eval_ms;
+	/* promtool's test engine refuses queries that load more samples */
+	rn.opts.max_samples = RULETEST_QUERY_MAX_SAMPLES;
 	rn.next = tg->ext.n;
 	rn.ext = calloc(tg->ext.n ? tg->ext.n : 1, sizeof(*rn.ext));
 	if (!rn.ext) {
@@ -1475,40 +1529,17 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 		rn.ext[i].value = tg->ext.l[i].value;
 	}
 	/* input series: a later line for the same series replaces an earlier
-	 * one, and a timestamp keeps its first sample (interval 0) */
+	 * one; loaded as the evaluation advances (load_until) */
+	rn.cursor = calloc(tg->nseries ? tg->nseries : 1, sizeof(*rn.cursor));
+	if (!rn.cursor) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < tg->nseries; i++) {
-		const struct rt_in_series *s = &tg->series[i];
-		int64_t last = -1;
-
 		for (j = i + 1; j < tg->nseries; j++)
-			if (!rt_labels__cmp(&s->labels, &tg->series[j].labels))
+			if (!rt_labels__cmp(&tg->series[i].labels, &tg->series[j].labels))
 				break;
-		if (j < tg->nseries)
-			continue;
-		for (j = 0; j < s->npts; j++) {
-			int64_t t;
-
-			if (__builtin_mul_overflow(s->pts[j].idx, tg->interval_ms, &t)) {
-				errs_add(e, "    input series: sample %" PRId64 " lies past the end of time",
-					 s->pts[j].idx);
-				goto out;
-			}
-			if (t == last)
-				continue;
-			last = t;
-			ret = promql_mem__add(rn.db, s->labels.l, s->labels.n, t, s->pts[j].v);
-			if (ret == -ENOSPC) {
-				char *ls = rt_labels__str(&s->labels);
-
-				errs_add(e, "    series %s: more than %d samples in the test",
-					 ls ? ls : "?", RULETEST_MAX_POINTS);
-				free(ls);
-				ret = 0;
-				goto out;
-			}
-			if (ret)
-				goto out;
-		}
+		rn.cursor[i] = j < tg->nseries ? SIZE_MAX : 0;
 	}
 	/* rule files */
 	if (nrule_files) {
@@ -1592,6 +1623,12 @@ static int run_group(const struct rt_file *f, const struct rt_group *tg, char **
 		bool failed = false;
 		size_t g;
 
+		ret = load_until(&rn, ts);
+		if (ret) {
+			ret = ret == 1 ? 0 : ret;
+			goto out;
+		}
+
 		/* groups in order: every rule of a group, then the next group */
 		for (g = 0; g < rn.nrs; g++) {
 			struct rstate *rs = &rn.rs[g];
@@ -1627,6 +1664,7 @@ out:
 	free(lerr);
 	free(times);
 	free(rn.ext);
+	free(rn.cursor);
 	promql_mem__free(rn.db);
 	return ret;
 }

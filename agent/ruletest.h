@@ -30,6 +30,9 @@
  * times evaluation_interval up to the largest eval_time, groups in
  * group_eval_order (then file order), rule results and ALERTS series
  * appended to the test's database and marked stale when they disappear.
+ * Input samples are loaded up to each evaluation time only, so queries
+ * never see samples after the last evaluation; a query may load at most
+ * 10000 samples (promtool's test engine limit).
  * An alert test at eval_time checks the firing alerts as of the last
  * evaluation at or before it; samples and alerts compare as sets, values
  * exactly (NaN never equals, as Go's reflect.DeepEqual).  An error while
@@ -57,6 +60,7 @@
 #define RULETEST_MAX_EVALS	1000000		/* evaluation steps per test group */
 #define RULETEST_MAX_ITEMS	100000		/* list entries (series, tests) per list */
 #define RULETEST_MAX_ERRORS	50		/* file errors reported */
+#define RULETEST_QUERY_MAX_SAMPLES 10000	/* per query, as promtool's engine */
 
 /* One expanded value: the index-th step of the series (stale markers
  * carry PROMQL_STALE_NAN_BITS). */
