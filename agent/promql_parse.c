@@ -153,7 +153,14 @@ struct parser {
 	size_t ntoks, cap, i;
 	struct promql_error *err;
 	bool failed;
+	int depth;		/* parse_expr nesting, bounded */
 };
+
+/* Deeper expressions are refused so neither the parser's nor the
+ * evaluator's recursion can exhaust the stack. */
+#define MAX_DEPTH 256
+#define MAX_TOKENS 65536
+#define MAX_HEIGHT 1024
 
 static void perr(struct parser *p, int pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -403,6 +410,10 @@ static struct token *push_tok(struct parser *p, enum tok t, int pos, int len)
 		}
 		p->toks = nt;
 		p->cap = cap;
+	}
+	if (p->ntoks >= MAX_TOKENS) {
+		perr(p, pos, "expression too long (limit %d tokens)", MAX_TOKENS);
+		return NULL;
 	}
 	nt = &p->toks[p->ntoks++];
 	memset(nt, 0, sizeof(*nt));
@@ -1230,6 +1241,25 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 			double ts;
 
 			next(p);
+			if ((is_ident(peek(p), "start") || is_ident(peek(p), "end")) &&
+			    peek2(p)->type == T_LPAREN) {
+				int kind = is_ident(next(p), "start") ? 1 : 2;
+
+				next(p);
+				if (!expect(p, T_RPAREN, " in @, expected \")\""))
+					goto err;
+				if (n->kind != N_VSEL && n->kind != N_MSEL && n->kind != N_SUBQUERY) {
+					perr(p, n->pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+					goto err;
+				}
+				if (target->has_at) {
+					perr(p, n->pos, "@ <timestamp> may not be set multiple times");
+					goto err;
+				}
+				target->has_at = true;
+				target->at_kind = kind;
+				continue;
+			}
 			if (peek(p)->type == T_SUB || peek(p)->type == T_ADD)
 				neg = next(p)->type == T_SUB;
 			v = next(p);
@@ -1243,7 +1273,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 				goto err;
 			}
 			if (target->has_at) {
-				perr(p, t->pos, "@ <timestamp> may not be set multiple times");
+				perr(p, n->pos, "@ <timestamp> may not be set multiple times");
 				goto err;
 			}
 			if (!isfinite(ts) || fabs(ts * 1000) > 9.2e18) {
@@ -1512,7 +1542,23 @@ static struct promql_node *parse_unary(struct parser *p)
 	return n;
 }
 
+static struct promql_node *parse_expr_in(struct parser *p, int min_prec);
+
 static struct promql_node *parse_expr(struct parser *p, int min_prec)
+{
+	struct promql_node *n;
+
+	if (++p->depth > MAX_DEPTH) {
+		perr(p, peek(p)->pos, "expression nested too deeply (limit %d)", MAX_DEPTH);
+		p->depth--;
+		return NULL;
+	}
+	n = parse_expr_in(p, min_prec);
+	p->depth--;
+	return n;
+}
+
+static struct promql_node *parse_expr_in(struct parser *p, int min_prec)
 {
 	struct promql_node *lhs = parse_unary(p);
 
@@ -1563,6 +1609,26 @@ err:
 	return NULL;
 }
 
+static int height(const struct promql_node *n)
+{
+	int h = 0, x;
+	size_t i;
+
+	if (!n)
+		return 0;
+	x = height(n->a);
+	h = x > h ? x : h;
+	x = height(n->b);
+	h = x > h ? x : h;
+	x = height(n->param);
+	h = x > h ? x : h;
+	for (i = 0; i < n->nargs; i++) {
+		x = height(n->args[i]);
+		h = x > h ? x : h;
+	}
+	return h + 1;
+}
+
 struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 {
 	struct parser p = { .in = expr, .err = err };
@@ -1580,6 +1646,13 @@ struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 	n = parse_expr(&p, 0);
 	if (n && peek(&p)->type != T_EOF) {
 		unexpected(&p, peek(&p), NULL);
+		promql_free(n);
+		n = NULL;
+	}
+	/* long operator chains nest without parse recursion; the evaluator
+	 * recurses on them, so bound the tree's height too */
+	if (n && height(n) > MAX_HEIGHT) {
+		perr(&p, 0, "expression nested too deeply (limit %d)", MAX_HEIGHT);
 		promql_free(n);
 		n = NULL;
 	}
@@ -1694,7 +1767,9 @@ static void pb_mods(struct pbuf *b, const struct promql_node *n)
 		pb_add(b, " offset ");
 		pb_dur(b, n->offset_ms);
 	}
-	if (n->has_at) {
+	if (n->has_at && n->at_kind) {
+		pb_add(b, n->at_kind == 1 ? " @ start()" : " @ end()");
+	} else if (n->has_at) {
 		snprintf(t, sizeof(t), " @ %.3f", (double)n->at_ms / 1000);
 		pb_add(b, t);
 	}

@@ -267,13 +267,17 @@ static const char *re2_class(char c, bool in_bracket)
 	return NULL;
 }
 
-int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
-		   size_t errlen)
+int promql_regcomp(regex_t *out, const char *re, int cflags,
+		   struct promql_re_groups *g, char *errbuf, size_t errlen)
 {
 	size_t len = strlen(re), i, o = 0;
+	int ere = 1, re2 = 0;
 	bool in_br = false;
 	char *x;
 	int ret;
+
+	if (g)
+		memset(g, 0, sizeof(*g));
 
 	/* "(?i)" prefix: RE2's case-insensitive flag */
 	if (!strncmp(re, "(?i)", 4)) {
@@ -292,6 +296,10 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 	}
 	x[o++] = '^';
 	x[o++] = '(';
+	if (g) {
+		g->re2_num[1] = 0;	/* the wrapper: RE2's $0 */
+		g->n = 2;
+	}
 	for (i = 0; i < len; i++) {
 		char c = re[i];
 		const char *cls;
@@ -335,6 +343,45 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 				x[o++] = re[i++];
 				x[o++] = re[i];
 			}
+			continue;
+		}
+		if (!in_br && c == '(') {
+			/* RE2 groups: (?:x) does not count, (?P<n>x) and (?<n>x)
+			 * are named; ERE only has (x), so map its numbers */
+			const char *name = NULL;
+			size_t nlen = 0;
+			bool capture = true;
+
+			if (re[i + 1] == '?' && re[i + 2] == ':') {
+				capture = false;
+				i += 2;
+			} else if (re[i + 1] == '?' && (re[i + 2] == '<' ||
+						       (re[i + 2] == 'P' && re[i + 3] == '<'))) {
+				size_t s = i + (re[i + 2] == 'P' ? 4 : 3);
+
+				name = re + s;
+				while (s < len && re[s] != '>')
+					s++;
+				if (s >= len) {
+					snprintf(errbuf, errlen, "invalid named capture");
+					free(x);
+					return -EINVAL;
+				}
+				nlen = (size_t)(re + s - name);
+				i = s;
+			}
+			ere++;
+			if (capture)
+				re2++;
+			if (g && ere < PROMQL_RE_MAX_GROUPS) {
+				g->re2_num[ere] = capture ? re2 : -1;
+				if (name && nlen < sizeof(g->name[0])) {
+					memcpy(g->name[ere], name, nlen);
+					g->name[ere][nlen] = 0;
+				}
+				g->n = ere + 1;
+			}
+			x[o++] = '(';
 			continue;
 		}
 		if (in_br && c == ']')
@@ -383,7 +430,7 @@ struct promql_matcher *promql_matcher_new(enum promql_match_type type,
 		goto err_nomem;
 	if (type == PROMQL_MATCH_RE || type == PROMQL_MATCH_NRE) {
 		char e[160];
-		int ret = promql_regcomp(&m->re, value, REG_NOSUB, e, sizeof(e));
+		int ret = promql_regcomp(&m->re, value, REG_NOSUB, NULL, e, sizeof(e));
 
 		if (ret) {
 			if (ret == -ENOMEM)
