@@ -42,7 +42,6 @@
 #include "promql_mem.h"
 #include "rulefile.h"
 #include "ruletest.h"
-#include "template.h"
 
 /* --- the parsed test file ------------------------------------------------- */
 
