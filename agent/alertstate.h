@@ -42,8 +42,9 @@
 
 #define ALERT_RESOLVED_RETENTION_MS	(15 * 60 * 1000)	/* resend resolved */
 #define ALERT_RESEND_DELAY_MS		(60 * 1000)	/* --rules.alert.resend-delay */
-#define ALERT_FOR_GRACE_MS		(10 * 60 * 1000)	/* --rules.alert.for-grace-period */
-#define ALERT_OUTAGE_TOLERANCE_MS	(60 * 60 * 1000)	/* --rules.alert.for-outage-tolerance */
+/* Prometheus' --rules.alert.for-grace-period and for-outage-tolerance */
+#define ALERT_FOR_GRACE_MS		(10 * 60 * 1000)
+#define ALERT_OUTAGE_TOLERANCE_MS	(60 * 60 * 1000)
 #define ALERTSTATE_MAX_ALERTS		10000	/* per rule when it has no limit */
 #define FOR_STATE_MAX_RECORDS		100000	/* records read from a state file */
 #define FOR_STATE_MAX_FILE		(64 * 1024 * 1024)

@@ -332,6 +332,13 @@ static int eval_steps(struct promql_ev *ev, const struct promql_node *n, int64_t
 	for (ts = start; ts <= end; ts += step) {
 		struct promql_result r = { 0 };
 
+		/* each step counts as a sample so a tiny step over a long
+		 * range is refused instead of running for hours */
+		if (++ev->samples > ev->max_samples) {
+			ret = promql_ev_error(ev, -E2BIG, "query processing would load too many samples into memory in query execution");
+			goto out;
+		}
+
 		ret = promql_eval_node(ev, n, ts, &r);
 		if (ret)
 			goto out;

@@ -45,7 +45,7 @@
 #define RULEFILE_MAX_FILES	256		/* files per load (after globbing) */
 #define RULEFILE_MAX_GROUPS	1024		/* groups per load */
 #define RULEFILE_MAX_RULES	10000		/* rules per load */
-#define RULEFILE_MAX_LABELS	64		/* labels or annotations per map */
+#define RULEFILE_MAX_LABELS	128		/* labels or annotations per map */
 #define RULEFILE_MAX_EXPR	(64 * 1024)	/* bytes of one expression */
 #define RULEFILE_MAX_WORK	(64 * 1024 * 1024)	/* scalar bytes processed per
 							 * load: aliases cannot

@@ -32,7 +32,8 @@ enum src {
 	SRC_EXT_LABELS,		/* $externalLabels, .ExternalLabels */
 	SRC_EXT_URL,		/* $externalURL, .ExternalURL */
 	SRC_VALUE,		/* $value, .Value */
-	SRC_DOT,		/* . inside {{with}}: the value tested */
+	SRC_DOT,		/* . inside {{with}} and {{range}} */
+	SRC_VAR,		/* a variable declared in the template */
 };
 
 enum arg_type {
@@ -54,6 +55,7 @@ struct arg {
 	size_t off;
 	const struct func *fn;
 	enum src src;
+	int var;		/* SRC_VAR: its slot */
 	char *key;		/* ARG_DATA on a map: the label name */
 	char *str;		/* ARG_STRING */
 	size_t slen;
@@ -80,6 +82,8 @@ enum node_type {
 	NODE_PRINT,
 	NODE_IF,
 	NODE_WITH,
+	NODE_RANGE,
+	NODE_SET,		/* {{ $x := pipeline }} or {{ $x = pipeline }} */
 };
 
 struct node {
@@ -89,8 +93,10 @@ struct node {
 	char *text;		/* NODE_TEXT */
 	size_t len;
 	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF/WITH */
-	struct node *then;	/* NODE_IF, NODE_WITH */
+	struct node *then;	/* NODE_IF, NODE_WITH, NODE_RANGE */
 	struct node *els;
+	int var1, var2;		/* NODE_SET: var1; NODE_RANGE: element var1,
+				 * key var2 (-1: none) */
 };
 
 struct tmpl {
@@ -127,7 +133,8 @@ struct chunk {
 
 struct rctx {
 	const struct tmpl_data *d;
-	struct val dot;			/* inside {{with}} */
+	struct val dot;			/* inside {{with}}, {{range}} */
+	struct val vars[TMPL_MAX_VARS];
 	struct strbuf *out;
 	struct chunk *arena;
 	char *err;
@@ -863,6 +870,106 @@ static bool regex_too_costly(const char *re)
 	return cost[0] > REGEX_MAX_COST;
 }
 
+static bool is_quantifier(const char *s)
+{
+	return *s == '*' || *s == '+' || *s == '?' ||
+	       (*s == '{' && ((s[1] >= '0' && s[1] <= '9') || s[1] == ','));
+}
+
+/* Past a quantifier at @s (a "{n,m}" bound included). */
+static const char *skip_quantifier(const char *s)
+{
+	if (*s != '{')
+		return s + 1;
+	while (*s && *s != '}')
+		s++;
+	return *s ? s + 1 : s;
+}
+
+/*
+ * Refuse what glibc's regcomp cannot compile in reasonable time, or would
+ * silently read differently from Go's RE2:
+ *  - a repeated group that can match the empty string ("(.*)+",
+ *    "((a*|b*)+){8}"): glibc's epsilon closures explode (seconds to
+ *    minutes for a 20-byte pattern, found by fuzzing);
+ *  - a quantifier on a quantifier ("a**", "a+?"): RE2 refuses the first
+ *    and reads the second as lazy, which POSIX cannot do;
+ *  - \d and \D, which POSIX reads as the letters d and D.
+ * Returns NULL or the reason.
+ */
+static const char *regex_unsupported(const char *re)
+{
+	bool nullable[REGEX_MAX_DEPTH + 2] = { false };
+	unsigned int depth = 0;
+	const char *s, *b;
+
+	for (s = re; *s; s++) {
+		switch (*s) {
+		case '\\':
+			if (s[1] == 'd' || s[1] == 'D')
+				return "\\d and \\D are not supported (POSIX regex): use [0-9]";
+			if (s[1])
+				s++;
+			continue;
+		case '[':
+			b = s + 1;
+			if (*b == '^')
+				b++;
+			if (*b == ']')
+				b++;
+			while (*b && *b != ']') {
+				char c = b[1];
+
+				if (*b == '[' && (c == ':' || c == '.' || c == '=')) {
+					for (b += 2; *b && !(b[0] == c && b[1] == ']'); b++)
+						;
+					if (!*b)
+						break;
+					b++;
+				}
+				b++;
+			}
+			s = *b ? b : b - 1;
+			break;
+		case '(':
+			if (depth > REGEX_MAX_DEPTH)
+				return "sub-expressions nested too deeply";
+			nullable[++depth] = s[1] == ')' || s[1] == '|';
+			continue;
+		case '|':
+			if (s[1] == '|' || s[1] == ')' || !s[1] || s == re || s[-1] == '(')
+				nullable[depth] = true;		/* an empty branch */
+			continue;
+		case ')':
+			if (!depth)
+				break;
+			depth--;
+			if (is_quantifier(s + 1) && nullable[depth + 1])
+				return "a repeated group that can match the empty string is "
+				       "too costly to compile";
+			nullable[depth] |= nullable[depth + 1];
+			break;
+		default:
+			if (is_quantifier(s)) {
+				const char *next = skip_quantifier(s);
+
+				bool zero = *s == '{' && (s[1] == ',' ||
+					    (s[1] == '0' && !(s[2] >= '0' && s[2] <= '9')));
+
+				if (*s == '*' || *s == '?' || zero)
+					nullable[depth] = true;
+				if (*next == '?')
+					return "lazy quantifiers are not supported (POSIX regex)";
+				if (is_quantifier(next))
+					return "invalid nested repetition operator";
+				s = next - 1;
+				continue;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* Why @pat cannot be a regex (into @why), or NULL if it compiles. */
 static const char *regex_check(const char *pat, size_t len, char *why, size_t whylen)
 {
@@ -871,6 +978,8 @@ static const char *regex_check(const char *pat, size_t len, char *why, size_t wh
 
 	if (strlen(pat) != len)
 		return "NUL byte in pattern";
+	if (regex_unsupported(pat))
+		return regex_unsupported(pat);
 	if (regex_too_costly(pat)) {
 		snprintf(why, whylen, "too large once repetitions are expanded (limit %d)",
 			 REGEX_MAX_COST);
@@ -892,6 +1001,10 @@ static int re_compile(struct rctx *r, regex_t *re, const struct val *pat, int fl
 
 	if (strlen(pat->s) != pat->len) {
 		rerror(r, "error parsing regexp: NUL byte in pattern");
+		return -1;
+	}
+	if (regex_unsupported(pat->s)) {
+		rerror(r, "error parsing regexp: %s", regex_unsupported(pat->s));
 		return -1;
 	}
 	if (regex_too_costly(pat->s)) {
@@ -1589,7 +1702,8 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 				cfmt[cl] = '\0';
 				if (v->i < 0) {
 					/* Go prints -ff, not the two's complement */
-					snprintf(num, sizeof(num), "-%llx", (unsigned long long)-(v->i + 1) + 1);
+					snprintf(num, sizeof(num), "-%llx",
+						 (unsigned long long)-(v->i + 1) + 1);
 					if (verb == 'X')
 						for (char *c = num; *c; c++)
 							if (*c >= 'a' && *c <= 'f')
@@ -1759,7 +1873,11 @@ struct parser {
 	size_t errlen;
 	unsigned int nnodes;
 	unsigned int depth;
-	unsigned int with_depth;	/* inside a {{with}}: . is its value */
+	unsigned int with_depth;	/* inside with/range: . is a value */
+	struct {
+		size_t off, len;	/* name in the source */
+	} vars[TMPL_MAX_VARS];		/* declared variables in scope */
+	unsigned int nvars;
 	bool trim_next;		/* the last action ended with -}} */
 	bool constant;
 };
@@ -2099,8 +2217,15 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 	a->type = ARG_DATA;
 	a->src = SRC_ROOT;
 	if (t->type == TOK_VAR) {
+		for (i = p->nvars; i-- > 0;)
+			if (p->vars[i].len == t->len &&
+			    !memcmp(p->s + p->vars[i].off, p->s + t->off, t->len))
+				break;
 		if (t->len == 1) {
 			a->src = SRC_ROOT;
+		} else if (i != (size_t)-1) {
+			a->src = SRC_VAR;
+			a->var = (int)i;
 		} else {
 			for (i = 0; i < 4; i++)
 				if (tok_is(p, t, names[i].var))
@@ -2113,7 +2238,8 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 				if (j < p->len && (p->s[j] == '=' ||
 						   (p->s[j] == ':' && j + 1 < p->len &&
 						    p->s[j + 1] == '='))) {
-					perror_at(p, j, "variable declarations are not supported");
+					perror_at(p, j, "a variable can only be declared at the "
+						  "start of an action or a range");
 					return false;
 				}
 				perror_at(p, t->off, "undefined variable \"%.*s\"",
@@ -2152,7 +2278,7 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 			}
 			a->src = names[i].src;
 		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS ||
-			    a->src == SRC_DOT) && !a->key) {
+			    a->src == SRC_DOT || a->src == SRC_VAR) && !a->key) {
 			a->key = strndup(p->s + f.off + 1, f.len - 1);
 			if (!a->key) {
 				p->oom = true;
@@ -2261,7 +2387,8 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 		a->pipe = parse_pipe(p, TOK_RPAREN, t->off);
 		p->depth--;
 		if (a->pipe && p->pos < p->len && p->s[p->pos] == '.') {
-			perror_at(p, p->pos, "fields of a parenthesized pipeline are not supported");
+			perror_at(p, p->pos,
+				  "fields of a parenthesized pipeline are not supported");
 			return false;
 		}
 		return a->pipe != NULL;
@@ -2423,9 +2550,12 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
  * including {{end}}.  Inside the first branch of a with, "." is the
  * pipeline's value; "{{ else if" chains a nested if.
  */
+static bool parse_range_vars(struct parser *p, struct node *n, unsigned int *nvars);
+
 static struct node *parse_branch(struct parser *p, size_t off, enum node_type type)
 {
-	const char *what = type == NODE_WITH ? "with" : "if";
+	const char *what = type == NODE_WITH ? "with" : type == NODE_RANGE ? "range" : "if";
+	unsigned int nvars = p->nvars, body_vars;
 	struct node *n;
 	enum term term;
 	size_t toff;
@@ -2439,6 +2569,14 @@ static struct node *parse_branch(struct parser *p, size_t off, enum node_type ty
 		return NULL;
 	n->type = type;
 	n->off = off;
+	n->var1 = n->var2 = -1;
+	body_vars = nvars;
+	if (!parse_range_vars(p, n, &body_vars))
+		goto err;
+	if (type != NODE_RANGE && n->var2 >= 0) {
+		perror_at(p, off, "too many declarations in %s", what);
+		goto err;
+	}
 	{
 		struct tok t;
 
@@ -2451,16 +2589,22 @@ static struct node *parse_branch(struct parser *p, size_t off, enum node_type ty
 	n->pipe = parse_pipe(p, TOK_RDELIM, off);
 	if (!n->pipe)
 		goto err;
-	if (type == NODE_WITH)
+	/* variables: those of the range header, and any declared in a
+	 * branch, live until the branch ends */
+	p->nvars = body_vars;
+	if (type != NODE_IF)
 		p->with_depth++;
 	term = parse_list(p, &n->then, &toff);
-	if (type == NODE_WITH)
+	if (type != NODE_IF)
 		p->with_depth--;
+	p->nvars = nvars;
 	switch (term) {
 	case TERM_END:
 		break;
 	case TERM_ELSE:
+		p->nvars = body_vars;
 		term = parse_list(p, &n->els, &toff);
+		p->nvars = nvars;
 		if (term == TERM_END)
 			break;
 		if (term == TERM_ELSE || term == TERM_ELSE_IF)
@@ -2469,7 +2613,7 @@ static struct node *parse_branch(struct parser *p, size_t off, enum node_type ty
 			perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	case TERM_ELSE_IF:
-		if (type == NODE_WITH) {
+		if (type != NODE_IF) {
 			/* Go (before 1.23) allows "else if" in if only */
 			perror_at(p, toff, "unexpected <if> in input: {{else if}} only "
 				  "continues an {{if}}");
@@ -2490,6 +2634,133 @@ static struct node *parse_branch(struct parser *p, size_t off, enum node_type ty
 err:
 	nodes_free(n);
 	return NULL;
+}
+
+/* Read "$name" at p->pos (after spaces); false if there is none. */
+static bool read_var(struct parser *p, struct tok *t)
+{
+	size_t save = p->pos;
+
+	next_tok(p, t);
+	if (t->type == TOK_VAR && t->len > 1)
+		return true;
+	p->pos = save;
+	return false;
+}
+
+static void skip_spaces(struct parser *p)
+{
+	while (p->pos < p->len && is_space(p->s[p->pos]))
+		p->pos++;
+}
+
+static bool declare(struct parser *p, const struct tok *t, int *slot)
+{
+	if (p->nvars >= TMPL_MAX_VARS) {
+		perror_at(p, t->off, "too many variables (limit %d)", TMPL_MAX_VARS);
+		return false;
+	}
+	p->vars[p->nvars].off = t->off;
+	p->vars[p->nvars].len = t->len;
+	*slot = (int)p->nvars++;
+	return true;
+}
+
+/*
+ * "{{ range $e := X }}", "{{ range $k, $v := X }}", "{{ if $x := X }}":
+ * declare the variables for the branches (into *nvars); without ":="
+ * nothing is read.
+ */
+static bool parse_range_vars(struct parser *p, struct node *n, unsigned int *nvars)
+{
+	size_t save = p->pos, saved_n = p->nvars;
+	struct tok a, b;
+	bool two = false;
+
+	if (!read_var(p, &a)) {
+		*nvars = p->nvars;
+		return true;
+	}
+	skip_spaces(p);
+	if (p->pos < p->len && p->s[p->pos] == ',') {
+		p->pos++;
+		if (!read_var(p, &b)) {
+			perror_at(p, p->pos, "range can only initialize variables");
+			return false;
+		}
+		two = true;
+		skip_spaces(p);
+	}
+	if (p->pos + 1 >= p->len || p->s[p->pos] != ':' || p->s[p->pos + 1] != '=') {
+		if (two) {
+			perror_at(p, p->pos, "expected := after range variables");
+			return false;
+		}
+		p->pos = save;		/* a pipeline starting with a variable */
+		*nvars = p->nvars;
+		return true;
+	}
+	p->pos += 2;
+	/* declared after the pipeline is parsed: it cannot see them */
+	if (!declare(p, two ? &b : &a, &n->var1) || (two && !declare(p, &a, &n->var2)))
+		return false;
+	*nvars = p->nvars;
+	p->nvars = (unsigned int)saved_n;
+	return true;
+}
+
+/*
+ * "{{ $x := pipeline }}" (declare) or "{{ $x = pipeline }}" (assign) at the
+ * start of an action.  Returns the node, NULL on error, or sets *none
+ * when the action is not one.
+ */
+static struct node *parse_set(struct parser *p, size_t act, bool *none)
+{
+	size_t save = p->pos, i;
+	struct node *n;
+	bool decl;
+	struct tok t;
+	int slot;
+
+	*none = false;
+	if (!read_var(p, &t)) {
+		*none = true;
+		return NULL;
+	}
+	skip_spaces(p);
+	decl = p->pos + 1 < p->len && p->s[p->pos] == ':' && p->s[p->pos + 1] == '=';
+	if (!decl && !(p->pos < p->len && p->s[p->pos] == '=' &&
+		       (p->pos + 1 >= p->len || p->s[p->pos + 1] != '='))) {
+		p->pos = save;
+		*none = true;
+		return NULL;
+	}
+	p->pos += decl ? 2 : 1;
+	if (!decl) {
+		for (i = p->nvars; i-- > 0;)
+			if (p->vars[i].len == t.len &&
+			    !memcmp(p->s + p->vars[i].off, p->s + t.off, t.len))
+				break;
+		if (i == (size_t)-1) {
+			perror_at(p, t.off, "undefined variable \"%.*s\"", (int)t.len,
+				  p->s + t.off);
+			return NULL;
+		}
+		slot = (int)i;
+	}
+	n = pcalloc(p, 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->type = NODE_SET;
+	n->off = act;
+	n->var2 = -1;
+	n->pipe = parse_pipe(p, TOK_RDELIM, act);
+	if (!n->pipe || (decl && !declare(p, &t, &slot))) {
+		nodes_free(n);
+		return NULL;
+	}
+	n->var1 = slot;
+	return n;
 }
 
 /* Expect the closing }} of a keyword action (else, end). */
@@ -2592,9 +2863,13 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 		peek_tok(p, &t);
 		if (t.type == TOK_IDENT && is_keyword(p, &t)) {
 			next_tok(p, &t);
-			if (tok_is(p, &t, "if") || tok_is(p, &t, "with")) {
-				if (!append_node(&tail, parse_branch(p, act, tok_is(p, &t, "if") ?
-								     NODE_IF : NODE_WITH)))
+			if (tok_is(p, &t, "if") || tok_is(p, &t, "with") ||
+			    tok_is(p, &t, "range")) {
+				enum node_type type = tok_is(p, &t, "if") ? NODE_IF :
+						      tok_is(p, &t, "with") ? NODE_WITH :
+						      NODE_RANGE;
+
+				if (!append_node(&tail, parse_branch(p, act, type)))
 					return TERM_ERROR;
 				continue;
 			}
@@ -2616,6 +2891,17 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 			perror_at(p, t.off, "\"%.*s\" is not supported in alert templates",
 				  (int)t.len, p->s + t.off);
 			return TERM_ERROR;
+		}
+		if (t.type == TOK_VAR) {
+			bool none;
+
+			n = parse_set(p, act, &none);
+			if (n) {
+				append_node(&tail, n);
+				continue;
+			}
+			if (!none)
+				return TERM_ERROR;
 		}
 		n = pcalloc(p, 1, sizeof(*n));
 		if (!n)
@@ -2728,23 +3014,27 @@ static int eval_data(struct rctx *r, const struct arg *a, struct val *out)
 		out->len = strlen(out->s);
 		return 0;
 	case SRC_DOT:
+	case SRC_VAR: {
+		const struct val *v = a->src == SRC_DOT ? &r->dot : &r->vars[a->var];
+
 		if (!a->key) {
-			*out = r->dot;
+			*out = *v;
 			return 0;
 		}
-		if (r->dot.k != V_MAP) {
-			rerror(r, "can't evaluate field %s in type %s", a->key, vtype(&r->dot));
+		if (v->k != V_MAP) {
+			rerror(r, "can't evaluate field %s in type %s", a->key, vtype(v));
 			return -1;
 		}
 		out->k = V_STRING;
 		out->s = "";	/* missingkey=zero */
-		for (i = 0; i < r->dot.mn; i++)
-			if (!strcmp(r->dot.m[i].name, a->key)) {
-				out->s = r->dot.m[i].value ? r->dot.m[i].value : "";
+		for (i = 0; i < v->mn; i++)
+			if (!strcmp(v->m[i].name, a->key)) {
+				out->s = v->m[i].value ? v->m[i].value : "";
 				break;
 			}
 		out->len = strlen(out->s);
 		return 0;
+	}
 	default:
 		rerror(r, "internal error: bad data source");
 		return -1;
@@ -2847,6 +3137,57 @@ static int eval_pipe(struct rctx *r, const struct pipe *pp, struct val *out)
 	return 0;
 }
 
+static int exec_list(struct rctx *r, const struct node *n);
+
+/*
+ * range over a map: keys in sorted order (as Go), "." the value, the
+ * optional variables the value (and the key).  An empty map or a false
+ * value runs the else branch; other values cannot be ranged over.
+ */
+static int exec_range(struct rctx *r, const struct node *n, const struct val *v)
+{
+	const struct label **sorted;
+	struct val saved = r->dot;
+	size_t i;
+	int ret = 0;
+
+	if (v->k == V_NIL || (v->k == V_MAP && !v->mn))
+		return exec_list(r, n->els);
+	if (v->k != V_MAP) {
+		rerror(r, "range can't iterate over %s", vtype(v));
+		return -1;
+	}
+	sorted = calloc(v->mn, sizeof(*sorted));
+	if (!sorted) {
+		r->oom = true;
+		rerror(r, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < v->mn; i++)
+		sorted[i] = &v->m[i];
+	qsort(sorted, v->mn, sizeof(*sorted), label_cmp);
+	for (i = 0; i < v->mn && !ret; i++) {
+		struct val e = { .k = V_STRING };
+
+		e.s = sorted[i]->value ? sorted[i]->value : "";
+		e.len = strlen(e.s);
+		r->dot = e;
+		if (n->var1 >= 0)
+			r->vars[n->var1] = e;
+		if (n->var2 >= 0) {
+			struct val k = { .k = V_STRING };
+
+			k.s = sorted[i]->name;
+			k.len = strlen(k.s);
+			r->vars[n->var2] = k;
+		}
+		ret = exec_list(r, n->then);
+	}
+	free(sorted);
+	r->dot = saved;
+	return ret;
+}
+
 static int exec_list(struct rctx *r, const struct node *n)
 {
 	struct val v;
@@ -2864,12 +3205,16 @@ static int exec_list(struct rctx *r, const struct node *n)
 		case NODE_IF:
 			if (eval_pipe(r, n->pipe, &v))
 				return -1;
+			if (n->var1 >= 0)
+				r->vars[n->var1] = v;
 			if (exec_list(r, truth(&v) ? n->then : n->els))
 				return -1;
 			break;
 		case NODE_WITH:
 			if (eval_pipe(r, n->pipe, &v))
 				return -1;
+			if (n->var1 >= 0)
+				r->vars[n->var1] = v;
 			if (truth(&v)) {
 				struct val saved = r->dot;
 
@@ -2880,6 +3225,15 @@ static int exec_list(struct rctx *r, const struct node *n)
 			} else if (exec_list(r, n->els)) {
 				return -1;
 			}
+			break;
+		case NODE_SET:
+			if (eval_pipe(r, n->pipe, &v))
+				return -1;
+			r->vars[n->var1] = v;
+			break;
+		case NODE_RANGE:
+			if (eval_pipe(r, n->pipe, &v) || exec_range(r, n, &v))
+				return -1;
 			break;
 		}
 		if (r->out->oom) {

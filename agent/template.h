@@ -13,12 +13,15 @@
  *   pipelines "a | f b", parenthesized pipelines, string ("..." and `raw`),
  *   integer, float, true/false/nil literals;
  *   if / else if / else / end; with / else / end ("." is the value);
+ *   range over a map (sorted keys; "." the value; optional
+ *   "$v :=" or "$k, $v :=") / else / end; variables "$x := pipeline" and
+ *   "$x = pipeline" at the start of an action, scoped as in Go;
  *   functions: and or not eq ne lt le gt ge len index print printf println
  *   urlquery humanize humanize1024 humanizeDuration humanizePercentage
  *   humanizeTimestamp toUpper toLower title match reReplaceAll stripPort
  *   stripDomain safeHtml.
  * Anything else (unknown function or variable, define/template/block,
- * range, variable declarations, unbalanced actions) is refused at
+ * break/continue, unbalanced actions) is refused at
  * compile time with the byte offset of the construct in the template.
  *
  * Values are typed as in Go: a float ($value, 1.5), an int (1), a string,
@@ -49,6 +52,7 @@
 #define TMPL_MAX_TEXT		(64 * 1024)	/* template source bytes */
 #define TMPL_MAX_NODES		4096		/* parsed nodes per template */
 #define TMPL_MAX_DEPTH		64		/* nested if / parentheses */
+#define TMPL_MAX_VARS		32		/* variables in scope */
 #define TMPL_MAX_OUTPUT		(256 * 1024)	/* rendered bytes */
 
 struct tmpl;

@@ -378,6 +378,89 @@ static void test_parse_errors(void **state)
 	}
 }
 
+static int failing_select(void *ctx, const struct promql_matcher *const *m, size_t n,
+			  int64_t mint, int64_t maxt, promql_emit_fn emit, void *ectx)
+{
+	(void)ctx, (void)m, (void)n, (void)mint, (void)maxt, (void)emit, (void)ectx;
+	return -EIO;
+}
+
+/* Storage errors reach the caller; deep nesting is refused at parse time
+ * so evaluation can never run out of stack. */
+static void test_limits_and_storage_errors(void **state)
+{
+	struct promql_storage st = { .select = failing_select };
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *deep, *chain;
+	size_t i;
+
+	(void)state;
+	n = promql_parse("sum(rate(x[5m]))", &err);
+	assert_non_null(n);
+	assert_int_equal(promql_eval_instant(n, &st, 0, NULL, &r, &err), -EIO);
+	assert_string_equal(err.msg, "select: Input/output error");
+	assert_int_equal(r.n, 0);
+	promql_free(n);
+
+	deep = malloc(1000);
+	assert_non_null(deep);
+	for (i = 0; i < 300; i++) {
+		deep[i] = '(';
+		deep[301 + i] = ')';
+	}
+	deep[300] = '1';
+	deep[601] = 0;
+	assert_null(promql_parse(deep, &err));
+	assert_string_equal(err.msg, "expression nested too deeply (limit 256)");
+	assert_int_equal(err.col, 257);
+	free(deep);
+
+	chain = malloc(4 * 2000 + 1);
+	assert_non_null(chain);
+	for (i = 0; i < 2000; i++)
+		memcpy(chain + 4 * i, "1 + ", 4);
+	chain[4 * 2000 - 3] = 0;	/* "1 + 1 + ... + 1" */
+	assert_null(promql_parse(chain, &err));
+	assert_string_equal(err.msg, "expression nested too deeply (limit 1024)");
+	chain[4 * 500 - 3] = 0;
+	n = promql_parse(chain, &err);
+	assert_non_null(n);
+	promql_free(n);
+	free(chain);
+}
+
+static void test_at_start_end(void **state)
+{
+	static const char *const s[] = {
+		"x", "0+1x10",
+		NULL,
+	};
+	struct promql_mem *db = load(s);
+	struct promql_storage st;
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *out;
+
+	(void)state;
+	promql_mem__storage(db, &st);
+	/* in a range query, start() and end() are the query's bounds */
+	n = promql_parse("x @ start() - x @ end() + x", &err);
+	assert_non_null(n);
+	out = promql_node_str(n);
+	assert_string_equal(out, "x @ start() - x @ end() + x");
+	free(out);
+	assert_int_equal(promql_eval_range(n, &st, 120000, 240000, 60000, NULL, &r, &err), 0);
+	out = promql_result_str(&r);
+	assert_string_equal(out, "{} => 0 @[120000] 1 @[180000] 2 @[240000]\n");
+	free(out);
+	promql_result_free(&r);
+	promql_free(n);
+	promql_mem__free(db);
+}
+
 static void test_max_lookback(void **state)
 {
 	static const struct { const char *in; int64_t want; } c[] = {
@@ -526,6 +609,8 @@ int main(void)
 		cmocka_unit_test(test_eval_range),
 		cmocka_unit_test(test_eval_errors_and_limits),
 		cmocka_unit_test(test_topk_order_and_sort),
+		cmocka_unit_test(test_limits_and_storage_errors),
+		cmocka_unit_test(test_at_start_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

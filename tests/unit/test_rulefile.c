@@ -358,14 +358,14 @@ static void test_limits(void **state)
 
 	(void)state;
 	/* too many labels */
-	big = malloc(64 * 1024);
+	big = malloc(128 * 1024);
 	assert_non_null(big);
 	n += (size_t)sprintf(big, "groups:\n  - name: a\n    labels:\n");
 	for (int i = 0; i <= RULEFILE_MAX_LABELS; i++)
 		n += (size_t)sprintf(big + n, "      l%d: x\n", i);
 	set = parse(big, err);
 	assert_null(set);
-	assert_string_equal(err, "r.yml:4:7: groups[0].labels: at most 64 labels, got 65");
+	assert_string_equal(err, "r.yml:4:7: groups[0].labels: at most 128 labels, got 129");
 	free(big);
 
 	/* file size */

@@ -379,9 +379,8 @@ static void test_compile_errors(void **state)
 	expect_compile_error("{{ define \"x\" }}{{ end }}", 3, "\"define\" is not supported");
 	expect_compile_error("{{ template \"x\" }}", 3, "\"template\" is not supported");
 	expect_compile_error("{{ block \"x\" . }}{{ end }}", 3, "\"block\" is not supported");
-	expect_compile_error("{{ range $labels }}{{ end }}", 3, "\"range\" is not supported");
 	expect_compile_error("{{ if 1 }}{{ break }}{{ end }}", 13, "\"break\" is not supported");
-	expect_compile_error("{{ $x := 1 }}", 6, "variable declarations are not supported");
+	expect_compile_error("{{ 1 | printf \"%d\" $x := 1 }}", 22, "can only be declared at the start");
 	expect_compile_error("{{ }}", 3, "missing value for command");
 	expect_compile_error("{{ humanize }}", 3, "wrong number of args for humanize: want 1 got 0");
 	expect_compile_error("{{ $value | humanize 1 }}", 12, "wrong number of args for humanize");
@@ -397,7 +396,21 @@ static void test_compile_errors(void **state)
 	expect_compile_error("{{ 1 | $value }}", 7, "non-function in pipeline stage 2");
 	expect_compile_error("{{ match \"(\" \"x\" }}", 9, "error parsing regexp");
 	expect_compile_error("{{ reReplaceAll \"((a+)+)+++++++++++++++++++\" \"\" \"x\" }}", 16,
+			     "invalid nested repetition operator");
+	expect_compile_error("{{ reReplaceAll \"((((((((((a+)+)+)+)+)+)+)+)+)+){30}\" \"\" \"x\" }}", 16,
 			     "too large once repetitions are expanded");
+	/* patterns that take glibc's regcomp seconds or more */
+	expect_compile_error("{{ match \"((.*|a*|b*|c*|d*)+){8}\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"((((((((((.*)+)+)+)+)+)+)+)+)+)+\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"(a|)+\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"a+?\" \"x\" }}", 9, "lazy quantifiers");
+	expect_compile_error("{{ match \"\\\\d+\" \"x\" }}", 9, "use [0-9]");
+	/* and what real rules use is fine */
+	expect_render("{{ reReplaceAll \"([a-z]+\\\\.)+\" \"\" \"a.b.c\" }}", 0, "c");
+	expect_render("{{ if match \"^(foo|bar)+[0-9]{1,3}$\" \"foobar12\" }}y{{ end }}", 0, "y");
 }
 
 /* Deep nesting and huge inputs are refused, not recursed into. */
@@ -451,6 +464,74 @@ static void test_with(void **state)
 	expect_compile_error("{{ with 1 }}x", 0, "{{with}} without {{end}}");
 	/* "." means the data only inside with */
 	expect_compile_error("{{ with 1 }}{{ . }}{{ end }}{{ . }}", 31, "the data itself");
+}
+
+/* range and variables (outputs checked with promtool 2.42) */
+static void test_range_vars(void **state)
+{
+	static const struct label l[] = {
+		{ "__name__", "m" }, { "job", "node" }, { "instance", "h:9100" },
+	};
+	static const struct label e[] = { { "cluster", "c1" } };
+	static const struct {
+		const char *t, *want;
+	} cases[] = {
+		{ "{{ range $labels }}{{ . }},{{ end }}", "m,h:9100,node," },
+		{ "{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}",
+		  "__name__=m instance=h:9100 job=node " },
+		{ "{{ range $v := $labels }}{{ $v }};{{ end }}", "m;h:9100;node;" },
+		{ "{{ range $externalLabels }}x{{ else }}empty{{ end }}", "x" },
+		{ "{{ $x := $value }}{{ $x }} {{ $x = humanize 1234 }}{{ $x }}", "2.5 1.234k" },
+		{ "{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21" },
+		{ "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2" },
+		{ "{{ range $k, $v := $labels }}{{ if eq $k \"job\" }}{{ $v | toUpper }}"
+		  "{{ end }}{{ end }}", "NODE" },
+		{ "{{ $labels := \"x\" }}{{ $labels }}", "x" },
+		{ "{{ $m := .Labels }}{{ $m.job }}{{ range $m }}{{ end }}", "node" },
+		{ "{{- range $k, $v := $labels -}} {{ $k }} {{- end -}}", "__name__instancejob" },
+		{ "{{ with $x := $labels.job }}{{ $x }}{{ end }}", "node" },
+		{ "{{ if $x := $labels.nosuch }}a{{ else }}[{{ $x }}]{{ end }}", "[]" },
+	};
+	struct tmpl_data d = { l, 3, e, 1, "", 2.5 };
+	struct tmpl_data empty = { l, 0, e, 0, "", 2.5 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256], *s;
+		size_t off;
+		struct tmpl *t = tmpl__compile(cases[i].t, strlen(cases[i].t), &off, err,
+					       sizeof(err));
+
+		if (!t) {
+			print_error("%s: compile error at %zu: %s\n", cases[i].t, off, err);
+			fail();
+		}
+		s = tmpl__expand(t, &d);
+		if (strcmp(s, cases[i].want)) {
+			print_error("%s: want [%s] got [%s]\n", cases[i].t, cases[i].want, s);
+			fail();
+		}
+		free(s);
+		tmpl__free(t);
+	}
+	{
+		const char *text = "{{ range $labels }}x{{ else }}empty{{ end }}";
+		struct tmpl *t = tmpl__compile(text, strlen(text), NULL, NULL, 0);
+		char *s = tmpl__expand(t, &empty);
+
+		assert_string_equal(s, "empty");
+		free(s);
+		tmpl__free(t);
+	}
+	expect_render_error("{{ range $value }}{{ end }}", 2.5, "range can't iterate over float64");
+	/* a variable lives until the end of its control structure */
+	expect_compile_error("{{ range $i, $e := $labels }}{{ $i }}{{ end }}{{ $i }}", 49,
+			     "undefined variable \"$i\"");
+	expect_compile_error("{{ if true }}{{ $y := 1 }}{{ end }}{{ $y }}", 38,
+			     "undefined variable \"$y\"");
+	expect_compile_error("{{ $z = 1 }}", 3, "undefined variable \"$z\"");
+	expect_compile_error("{{ range $a, $b }}{{ end }}", 16, "expected := after range variables");
+	expect_compile_error("{{ if $a, $b := 1 }}{{ end }}", 0, "too many declarations in if");
 }
 
 /*
@@ -733,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_with),
+		cmocka_unit_test(test_range_vars),
 		cmocka_unit_test(test_promtool_golden),
 		cmocka_unit_test(test_promtool_golden2),
 	};
