@@ -96,21 +96,32 @@ static int label_cmp(const void *a, const void *b)
 	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
 }
 
-/* A deep copy of @n labels (order kept); NULL on allocation failure. */
-static struct label *labels_dup(const struct label *l, size_t n, size_t extra)
+/*
+ * A copy of @n labels in one allocation (the array, then the strings),
+ * freed with a single free(); @extra more entries are left for the caller
+ * to point at strings that live elsewhere (constants).  The series and
+ * notices handed out are many and short-lived: one malloc each instead
+ * of two per label.
+ */
+static struct label *labels_pack(const struct label *l, size_t n, size_t extra)
 {
-	struct label *d = calloc(n + extra ? n + extra : 1, sizeof(*d));
-	size_t i;
+	size_t bytes = (n + extra) * sizeof(*l), i, len;
+	struct label *d;
+	char *p;
 
+	for (i = 0; i < n; i++)
+		bytes += strlen(l[i].name) + strlen(l[i].value ? l[i].value : "") + 2;
+	d = malloc(bytes ? bytes : 1);
 	if (!d)
 		return NULL;
+	p = (char *)(d + n + extra);
 	for (i = 0; i < n; i++) {
-		d[i].name = strdup(l[i].name);
-		d[i].value = strdup(l[i].value ? l[i].value : "");
-		if (!d[i].name || !d[i].value) {
-			labels_free(d, i + 1);
-			return NULL;
-		}
+		len = strlen(l[i].name) + 1;
+		d[i].name = memcpy(p, l[i].name, len);
+		p += len;
+		len = strlen(l[i].value ? l[i].value : "") + 1;
+		d[i].value = memcpy(p, l[i].value ? l[i].value : "", len);
+		p += len;
 	}
 	return d;
 }
@@ -411,7 +422,7 @@ static bool vec_reserve(struct alert_series_vec *vec, size_t more)
 
 static void series_free(struct alert_series *s)
 {
-	labels_free(s->labels, s->nlabels);
+	free(s->labels);	/* packed */
 }
 
 void alert_series_vec__free(struct alert_series_vec *vec)
@@ -439,22 +450,19 @@ static int emit_series(struct alert_series_vec *vec, const struct alert *a)
 		return -ENOMEM;
 	for (k = 0; k < 2; k++) {
 		struct alert_series *s = &vec->v[vec->n];
-		struct label *l = labels_dup(a->labels, a->nlabels, 2);
+		struct label *l = labels_pack(a->labels, a->nlabels, 2);
 
 		if (!l)
 			return -ENOMEM;
 		s->labels = l;
 		s->nlabels = a->nlabels;
-		l[s->nlabels].name = strdup("__name__");
-		l[s->nlabels++].value = strdup(k ? "ALERTS_FOR_STATE" : "ALERTS");
+		l[s->nlabels].name = "__name__";
+		l[s->nlabels++].value = k ? "ALERTS_FOR_STATE" : "ALERTS";
 		if (!k) {
-			l[s->nlabels].name = strdup("alertstate");
-			l[s->nlabels++].value = strdup(alert_state__name(a->state));
+			l[s->nlabels].name = "alertstate";
+			l[s->nlabels++].value = alert_state__name(a->state);
 		}
 		vec->n++;
-		for (size_t i = a->nlabels; i < s->nlabels; i++)
-			if (!l[i].name || !l[i].value)
-				return -ENOMEM;
 		qsort(l, s->nlabels, sizeof(*l), label_cmp);
 		/* Go's Time.Unix(): seconds, rounded down */
 		secs = a->active_at >= 0 ? a->active_at / 1000 :
@@ -620,8 +628,8 @@ void alert_notices__free(struct alert_notices *ns)
 	if (!ns)
 		return;
 	for (i = 0; i < ns->n; i++) {
-		labels_free(ns->v[i].labels, ns->v[i].nlabels);
-		labels_free(ns->v[i].annotations, ns->v[i].nannotations);
+		free(ns->v[i].labels);		/* packed */
+		free(ns->v[i].annotations);
 		free(ns->v[i].generator_url);
 	}
 	free(ns->v);
@@ -693,15 +701,15 @@ int alertstate__due(struct alertstate *as, int64_t t_ms, uint64_t interval_ms,
 		}
 		no = &out->v[out->n];
 		memset(no, 0, sizeof(*no));
-		no->labels = labels_dup(a->labels, a->nlabels, 0);
-		no->nlabels = no->labels ? a->nlabels : 0;
-		no->annotations = labels_dup(a->annotations, a->nannotations, 0);
-		no->nannotations = no->annotations ? a->nannotations : 0;
+		no->labels = labels_pack(a->labels, a->nlabels, 0);
+		no->nlabels = a->nlabels;
+		no->annotations = labels_pack(a->annotations, a->nannotations, 0);
+		no->nannotations = a->nannotations;
 		no->generator_url = generator_url(env ? env->external_url : NULL,
 						  as->rule->expr);
 		if (!no->labels || !no->annotations || !no->generator_url) {
-			labels_free(no->labels, no->nlabels);
-			labels_free(no->annotations, no->nannotations);
+			free(no->labels);
+			free(no->annotations);
 			free(no->generator_url);
 			return -ENOMEM;
 		}
@@ -1059,18 +1067,18 @@ struct for_state *for_state__load(const char *path, bool *corrupt, char *err,
 	buf[len] = '\0';
 	for (p = buf; p < buf + len; p++)
 		lines += *p == '\n';
+	if (lines > FOR_STATE_MAX_RECORDS + 1) {
+		/* checked before sizing the record array by it */
+		free(buf);
+		set_err(err, errlen, "%s: more than %d records", path, FOR_STATE_MAX_RECORDS);
+		errno = EFBIG;
+		return NULL;
+	}
 	fs = calloc(1, sizeof(*fs));
 	if (fs)
-		fs->recs = calloc(lines ? lines : 1, sizeof(*fs->recs));
-	if (!fs || !fs->recs || lines > FOR_STATE_MAX_RECORDS + 1) {
+		fs->recs = calloc(lines + 1, sizeof(*fs->recs));
+	if (!fs || !fs->recs) {
 		free(buf);
-		if (fs && fs->recs && lines > FOR_STATE_MAX_RECORDS + 1) {
-			for_state__free(fs);
-			set_err(err, errlen, "%s: more than %d records", path,
-				FOR_STATE_MAX_RECORDS);
-			errno = EFBIG;
-			return NULL;
-		}
 		for_state__free(fs);
 		errno = ENOMEM;
 		return NULL;

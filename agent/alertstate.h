@@ -29,6 +29,20 @@
  * Prometheus' resend rules (see there).
  *
  * Nothing here does I/O except alertstate__save and for_state__load.
+ *
+ * How the rule engine is expected to drive it, per group evaluation:
+ *
+ *   for each alerting rule R of the group:
+ *       result = PromQL(R->expr) at t                 (series + values)
+ *       alertstate__eval(state[R], t, result, n, &env, &series, err, len)
+ *       (append `series` to the store: ALERTS, ALERTS_FOR_STATE)
+ *       alertstate__due(state[R], t, group interval, &env, &notices)
+ *   hand `notices` to the Alertmanager client
+ *   alertstate__save(STATE_DIR "/alerts_for_state", states, n, t, ...)
+ *
+ * and once after start, after the first evaluation of each group:
+ *   fs = for_state__load(...); alertstate__restore(state[R], fs, t,
+ *   ALERT_FOR_GRACE_MS, ALERT_OUTAGE_TOLERANCE_MS) for each rule.
  */
 #ifndef BPFWATCH_ALERTSTATE_H
 #define BPFWATCH_ALERTSTATE_H
@@ -42,8 +56,9 @@
 
 #define ALERT_RESOLVED_RETENTION_MS	(15 * 60 * 1000)	/* resend resolved */
 #define ALERT_RESEND_DELAY_MS		(60 * 1000)	/* --rules.alert.resend-delay */
-#define ALERT_FOR_GRACE_MS		(10 * 60 * 1000)	/* --rules.alert.for-grace-period */
-#define ALERT_OUTAGE_TOLERANCE_MS	(60 * 60 * 1000)	/* --rules.alert.for-outage-tolerance */
+/* Prometheus' --rules.alert.for-grace-period and for-outage-tolerance */
+#define ALERT_FOR_GRACE_MS		(10 * 60 * 1000)
+#define ALERT_OUTAGE_TOLERANCE_MS	(60 * 60 * 1000)
 #define ALERTSTATE_MAX_ALERTS		10000	/* per rule when it has no limit */
 #define FOR_STATE_MAX_RECORDS		100000	/* records read from a state file */
 #define FOR_STATE_MAX_FILE		(64 * 1024 * 1024)
@@ -70,7 +85,8 @@ struct alert_env {
 	const char *external_url;	/* also the generatorURL base */
 };
 
-/* A series with owned labels (sorted by name, __name__ included). */
+/* A series with owned labels (sorted by name, __name__ included; one
+ * allocation, freed by alert_series_vec__free). */
 struct alert_series {
 	struct label *labels;
 	size_t nlabels;
@@ -85,7 +101,8 @@ struct alert_series_vec {
 
 void alert_series_vec__free(struct alert_series_vec *vec);	/* keeps @vec */
 
-/* An alert as Alertmanager's API v2 takes it; everything owned. */
+/* An alert as Alertmanager's API v2 takes it; everything owned (label
+ * and annotation arrays are one allocation each, see alert_notices__free). */
 struct alert_notice {
 	struct label *labels;		/* sorted, alertname included */
 	size_t nlabels;

@@ -17,6 +17,7 @@ static const char check_usage[] =
 "usage: bpfwatch check config FILE...\n"
 "       bpfwatch check config --print-default\n"
 "       bpfwatch check web-config FILE...\n"
+"       bpfwatch check rules FILE...\n"
 "\n"
 "Validate configuration files (config: the agent's --config; web-config:\n"
 "--web.config.file, TLS and basic auth) without starting anything: every\n"
@@ -62,6 +63,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "web-config") == 0 && argc > 2)
 		return check_web_configs(argc, argv);
+	if (strcmp(argv[1], "rules") == 0)
+		return cmd_check_rules(argc, argv);
 	if (strcmp(argv[1], "config") != 0) {
 		fprintf(stderr, "bpfwatch check: unknown object '%s'\n%s", argv[1],
 			check_usage);

@@ -8,5 +8,7 @@ int cmd_check(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_check_rules(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 
 #endif

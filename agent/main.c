@@ -16,6 +16,8 @@ static const char usage[] =
 "                             http://localhost:9477/metrics\n"
 "  check config FILE...       validate configuration files and exit\n"
 "  check web-config FILE...   validate --web.config.file files (TLS, auth)\n"
+"  check rules FILE...        validate Prometheus rule files\n"
+"  test rules TEST.yml...     run rule unit tests (promtool test rules format)\n"
 "  features                   show which BPF attach types this kernel offers\n"
 "  list usdt BINARY           list the USDT probes of an executable or library\n"
 "  trace func BINARY:SYMBOL   print one function's latency histogram (--pid,\n"
@@ -48,6 +50,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "run", cmd_run },
 	{ "check", cmd_check },
+	{ "test", cmd_test },
 	{ "features", cmd_features },
 	{ "list", cmd_list },
 	{ "trace", cmd_trace },

@@ -106,7 +106,7 @@ struct promql_element {
 	struct promql_label *labels;	/* sorted by name, owned */
 	size_t nlabels;
 	double v;			/* vector */
-	int64_t t;			/* vector: evaluation time (ms) */
+	int64_t t;			/* vector: the evaluation time (ms) */
 	struct promql_sample *samples;	/* matrix */
 	size_t nsamples;
 };
@@ -121,10 +121,23 @@ struct promql_result {
 
 struct promql_opts {
 	int64_t lookback_ms;		/* 0: PROMQL_DEFAULT_LOOKBACK_MS */
-	int64_t default_step_ms;	/* subquery step when omitted; 0: 60000 */
-	size_t max_samples;		/* 0: 50 000 000 points in memory */
+	int64_t default_step_ms;	/* subquery step when omitted: Prometheus
+					 * uses the global evaluation_interval,
+					 * promtool the test file's; 0: 60000 */
+	size_t max_samples;		/* budget of points loaded by range
+					 * selectors plus subquery/range steps
+					 * over one evaluation; past it the query
+					 * fails with -E2BIG; 0: 50 000 000 */
 };
 
+/*
+ * Evaluate at @t_ms.  0 with @res filled (caller frees it), or -errno with
+ * @err->msg set (line 0) and @res empty: -EINVAL for query errors
+ * ("vector cannot contain metrics with the same labelset", many-to-many
+ * matching, ...), -E2BIG past max_samples, -ENOMEM, or what select()
+ * returned.  Parse trees are read-only here: one AST may be evaluated
+ * repeatedly.
+ */
 int promql_eval_instant(const struct promql_node *n,
 			const struct promql_storage *st, int64_t t_ms,
 			const struct promql_opts *opts,
@@ -148,5 +161,10 @@ const char *promql_format_float(double v, char fmt, char *buf);
 /* One line per element: `{__name__="x", a="b"} => 1 @ 1000` style (matrix:
  * values listed), malloc'ed. */
 char *promql_result_str(const struct promql_result *r);
+
+/* The "data" object of Prometheus' /api/v1/query(_range) answer:
+ * {"resultType":"vector","result":[{"metric":{...},"value":[1.5,"1"]}]};
+ * @t_ms stamps scalar and string results.  malloc'ed; NULL on ENOMEM. */
+char *promql_result_json(const struct promql_result *r, int64_t t_ms);
 
 #endif /* BPFWATCH_PROMQL_H */

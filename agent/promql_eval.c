@@ -32,6 +32,15 @@ static int nomem(struct promql_ev *ev)
 	return promql_ev_error(ev, -ENOMEM, "out of memory");
 }
 
+int64_t promql_at_time(const struct promql_ev *ev, const struct promql_node *n, int64_t t)
+{
+	if (!n->has_at)
+		return t;
+	if (n->at_kind)
+		return n->at_kind == 1 ? ev->start_ms : ev->end_ms;
+	return n->at_ms;
+}
+
 const struct promql_node *promql_unwrap_paren(const struct promql_node *n)
 {
 	while (n && n->kind == N_PAREN)
@@ -323,6 +332,13 @@ static int eval_steps(struct promql_ev *ev, const struct promql_node *n, int64_t
 	for (ts = start; ts <= end; ts += step) {
 		struct promql_result r = { 0 };
 
+		/* each step counts as a sample so a tiny step over a long
+		 * range is refused instead of running for hours */
+		if (++ev->samples > ev->max_samples) {
+			ret = promql_ev_error(ev, -E2BIG, "query processing would load too many samples into memory in query execution");
+			goto out;
+		}
+
 		ret = promql_eval_node(ev, n, ts, &r);
 		if (ret)
 			goto out;
@@ -383,7 +399,7 @@ out:
 static int eval_subquery(struct promql_ev *ev, const struct promql_node *n, int64_t t,
 			 struct promql_result *out)
 {
-	int64_t ref = (n->has_at ? n->at_ms : t) - n->offset_ms;
+	int64_t ref = promql_at_time(ev, n, t) - n->offset_ms;
 	int64_t step = n->step_ms ? n->step_ms : ev->default_step_ms;
 	int64_t start = ref - n->range_ms;
 	int64_t aligned;
@@ -962,12 +978,11 @@ static void heap_pop(struct group *g, bool rev)
 	heap_down(g, 0, rev);
 }
 
-static bool rev_sort;
-
-static int heap_sort_cmp(const void *a, const void *b)
+static int heap_sort_cmp(const void *a, const void *b, void *arg)
 {
 	struct promql_element *x = *(struct promql_element *const *)a;
 	struct promql_element *y = *(struct promql_element *const *)b;
+	bool rev_sort = *(const bool *)arg;
 
 	/* sort.Reverse: descending by heap_less */
 	if (heap_less(y, x, rev_sort))
@@ -1213,8 +1228,7 @@ static int eval_agg(struct promql_ev *ev, const struct promql_node *n, int64_t t
 			break;
 		case AGG_TOPK:
 		case AGG_BOTTOMK:
-			rev_sort = botk;
-			qsort(g->heap, g->nheap, sizeof(*g->heap), heap_sort_cmp);
+			qsort_r(g->heap, g->nheap, sizeof(*g->heap), heap_sort_cmp, &botk);
 			for (j = 0; j < g->nheap; j++) {
 				struct promql_element *e = g->heap[j];
 				struct promql_label *l;
@@ -1281,11 +1295,11 @@ int promql_eval_node(struct promql_ev *ev, const struct promql_node *n, int64_t 
 	case N_PAREN:
 		return promql_eval_node(ev, n->a, t, out);
 	case N_VSEL:
-		ref = (n->has_at ? n->at_ms : t) - n->offset_ms;
+		ref = promql_at_time(ev, n, t) - n->offset_ms;
 		ret = select_series(ev, n, ref, ref - ev->lookback_ms, false, out);
 		break;
 	case N_MSEL:
-		ref = (n->a->has_at ? n->a->at_ms : t) - n->a->offset_ms;
+		ref = promql_at_time(ev, n->a, t) - n->a->offset_ms;
 		ret = select_series(ev, n->a, ref, ref - n->range_ms, true, out);
 		break;
 	case N_SUBQUERY:
@@ -1349,6 +1363,7 @@ int promql_eval_instant(const struct promql_node *n, const struct promql_storage
 	int ret;
 
 	ev_init(&ev, st, opts, err);
+	ev.start_ms = ev.end_ms = t_ms;
 	ret = promql_eval_node(&ev, n, t_ms, res);
 	/* a query's samples carry the evaluation time, as in Prometheus */
 	for (i = 0; !ret && res->type == PROMQL_VECTOR && i < res->n; i++)
@@ -1365,6 +1380,8 @@ int promql_eval_range(const struct promql_node *n, const struct promql_storage *
 	int ret;
 
 	ev_init(&ev, st, opts, err);
+	ev.start_ms = start_ms;
+	ev.end_ms = end_ms;
 	memset(res, 0, sizeof(*res));
 	if (step_ms <= 0 || end_ms < start_ms)
 		return promql_ev_error(&ev, -EINVAL, "invalid range: step must be > 0 and end >= start");

@@ -376,13 +376,11 @@ static int eval_range_call(struct promql_ev *ev, const struct promql_node *n, in
 	if (ma->kind == N_MSEL) {
 		c.range_ms = ma->range_ms;
 		c.offset_ms = ma->a->offset_ms;
-		if (ma->a->has_at)
-			c.ts = ma->a->at_ms;
+		c.ts = promql_at_time(ev, ma->a, t);
 	} else {
 		c.range_ms = ma->range_ms;
 		c.offset_ms = ma->offset_ms;
-		if (ma->has_at)
-			c.ts = ma->at_ms;
+		c.ts = promql_at_time(ev, ma, t);
 	}
 	for (i = 0, j = 0; i < n->nargs; i++) {
 		if (i == midx)
@@ -605,10 +603,12 @@ static bool valid_label_name(const char *s)
 	return true;
 }
 
-/* Go's Regexp.Expand with $1, ${1}, $name (names never match in ERE). */
-static char *expand(const char *tmpl, const char *src, const regmatch_t *pm, size_t npm)
+/* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$; an unknown group
+ * expands to nothing, a malformed reference is copied literally. */
+static char *expand(const char *tmpl, const char *src, const regmatch_t *pm, size_t npm,
+		    const struct promql_re_groups *g)
 {
-	size_t cap = strlen(tmpl) + 1, o = 0, i;
+	size_t cap = strlen(tmpl) + 1, o = 0, i, k;
 	char *out = malloc(cap), *np;
 
 	if (!out)
@@ -617,15 +617,13 @@ static char *expand(const char *tmpl, const char *src, const regmatch_t *pm, siz
 		const char *add = tmpl + i;
 		size_t addlen = 1;
 
-		if (tmpl[i] == '$') {
+		if (tmpl[i] == '$' && tmpl[i + 1] == '$') {
+			add = "$";
+			i += 2;
+		} else if (tmpl[i] == '$') {
 			size_t s = i + 1, e;
 			bool brace = tmpl[s] == '{';
 
-			if (tmpl[s] == '$') {
-				add = "$";
-				i += 2;
-				goto append;
-			}
 			if (brace)
 				s++;
 			for (e = s; (tmpl[e] >= 'a' && tmpl[e] <= 'z') ||
@@ -633,15 +631,11 @@ static char *expand(const char *tmpl, const char *src, const regmatch_t *pm, siz
 				    (tmpl[e] >= '0' && tmpl[e] <= '9') || tmpl[e] == '_'; e++)
 				;
 			if (e == s || (brace && tmpl[e] != '}')) {
-				/* malformed: copied literally */
-				i++;
-				goto append;
-			}
-			addlen = 0;
-			add = "";
-			{
-				size_t k, num = 0;
+				i++;	/* malformed: '$' copied literally */
+			} else {
+				size_t num = 0;
 				bool digits = true;
+				int want = -2;
 
 				for (k = s; k < e; k++) {
 					if (tmpl[k] < '0' || tmpl[k] > '9') {
@@ -651,17 +645,26 @@ static char *expand(const char *tmpl, const char *src, const regmatch_t *pm, siz
 					if (num < 100000)
 						num = num * 10 + (size_t)(tmpl[k] - '0');
 				}
-				/* our pattern wraps the user's in a group: n -> n + 1 */
-				if (digits && num + 1 < npm && pm[num + 1].rm_so >= 0) {
-					add = src + pm[num + 1].rm_so;
-					addlen = (size_t)(pm[num + 1].rm_eo - pm[num + 1].rm_so);
+				if (digits)
+					want = num < 100000 ? (int)num : -2;
+				addlen = 0;
+				add = "";
+				for (k = 1; k < (size_t)g->n && k < npm; k++) {
+					bool hit = digits ? g->re2_num[k] == want :
+						   (strlen(g->name[k]) == e - s &&
+						    !strncmp(g->name[k], tmpl + s, e - s));
+
+					if (hit && pm[k].rm_so >= 0) {
+						add = src + pm[k].rm_so;
+						addlen = (size_t)(pm[k].rm_eo - pm[k].rm_so);
+						break;
+					}
 				}
+				i = brace ? e + 1 : e;
 			}
-			i = brace ? e + 1 : e;
 		} else {
 			i++;
 		}
-append:
 		if (o + addlen + 1 > cap) {
 			cap = (cap + addlen) * 2;
 			np = realloc(out, cap);
@@ -683,19 +686,20 @@ static int label_replace(struct promql_ev *ev, const struct promql_node *n,
 			 int64_t t, struct promql_result *out)
 {
 	const char *dst = args[1].str, *repl = args[2].str, *src = args[3].str;
-	regmatch_t pm[32];
+	regmatch_t pm[PROMQL_RE_MAX_GROUPS];
+	struct promql_re_groups g;
 	regex_t re;
 	char e[160];
 	size_t i;
 	int ret;
 
 	(void)n;
-	ret = promql_regcomp(&re, args[4].str, 0, e, sizeof(e));
+	ret = promql_regcomp(&re, args[4].str, 0, &g, e, sizeof(e));
 	if (ret == -ENOMEM)
 		return nomem(ev);
 	if (ret)
-		return promql_ev_error(ev, -EINVAL, "invalid regular expression in label_replace(): %s",
-				       args[4].str);
+		return promql_ev_error(ev, -EINVAL, "invalid regular expression in label_replace(): %s: %s",
+				       args[4].str, e);
 	if (!valid_label_name(dst)) {
 		regfree(&re);
 		return promql_ev_error(ev, -EINVAL, "invalid destination label name in label_replace(): %s", dst);
@@ -706,8 +710,8 @@ static int label_replace(struct promql_ev *ev, const struct promql_node *n,
 
 		if (!sv)
 			sv = "";
-		if (!regexec(&re, sv, 32, pm, 0)) {
-			char *res = expand(repl, sv, pm, 32);
+		if (!regexec(&re, sv, PROMQL_RE_MAX_GROUPS, pm, 0)) {
+			char *res = expand(repl, sv, pm, PROMQL_RE_MAX_GROUPS, &g);
 
 			if (!res || promql_labels_set(&el->labels, &el->nlabels, dst, res)) {
 				free(res);
@@ -779,11 +783,10 @@ static int label_join(struct promql_ev *ev, struct promql_result *in,
 
 /* ---- instant vector functions ---- */
 
-static int sort_desc_flag;
-
-static int sort_cmp(const void *a, const void *b)
+static int sort_cmp(const void *a, const void *b, void *arg)
 {
 	const struct promql_element *x = a, *y = b;
+	bool desc = *(const bool *)arg;
 
 	/* Prometheus' Less puts NaN first in both directions */
 	if (isnan(x->v))
@@ -792,7 +795,7 @@ static int sort_cmp(const void *a, const void *b)
 		return 1;
 	if (x->v == y->v)
 		return 0;
-	return (x->v < y->v) != (sort_desc_flag != 0) ? -1 : 1;
+	return (x->v < y->v) != desc ? -1 : 1;
 }
 
 static double date_fn(enum promql_func_id id, double v)
@@ -864,12 +867,11 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		     struct promql_result *out)
 {
 	enum promql_func_id id = n->func->id;
-	struct promql_result args[8];
+	struct promql_result *args;
 	size_t i, nargs = n->nargs;
 	int ret = 0;
 	double a = 0, b = 0;
 
-	memset(args, 0, sizeof(args));
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < nargs; i++)
 		if (n->args[i]->type == PROMQL_MATRIX)
@@ -879,9 +881,11 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		out->scalar = id == F_PI ? M_PI : (double)t / 1000;
 		return 0;
 	}
-	if (nargs > 8)
-		nargs = 8;	/* label_join sources beyond 5 are read below */
-	for (i = 0; i < n->nargs && i < 8; i++) {
+	/* at least 3 slots: the switch below reads args[0..2] */
+	args = calloc(nargs > 3 ? nargs : 3, sizeof(*args));
+	if (!args)
+		return nomem(ev);
+	for (i = 0; i < nargs; i++) {
 		ret = promql_eval_node(ev, n->args[i], t, &args[i]);
 		if (ret)
 			goto out;
@@ -911,19 +915,17 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		ret = label_replace(ev, n, &args[0], args, t, out);
 		goto out;
 	case F_LABEL_JOIN:
-		if (n->nargs > 8) {
-			ret = promql_ev_error(ev, -EINVAL, "label_join: at most 5 source labels supported");
-			goto out;
-		}
 		ret = label_join(ev, &args[0], args, n->nargs, t, out);
 		goto out;
 	case F_SORT:
 	case F_SORT_DESC:
 		*out = args[0];
 		memset(&args[0], 0, sizeof(args[0]));
-		sort_desc_flag = id == F_SORT_DESC;
-		if (out->n > 1)
-			qsort(out->elems, out->n, sizeof(*out->elems), sort_cmp);
+		if (out->n > 1) {
+			bool desc = id == F_SORT_DESC;
+
+			qsort_r(out->elems, out->n, sizeof(*out->elems), sort_cmp, &desc);
+		}
 		for (i = 0; i < out->n; i++)
 			out->elems[i].t = t;
 		goto out;
@@ -969,7 +971,8 @@ int promql_eval_call(struct promql_ev *ev, const struct promql_node *n, int64_t 
 		}
 	}
 out:
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < nargs; i++)
 		promql_result_free(&args[i]);
+	free(args);
 	return ret;
 }

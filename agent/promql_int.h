@@ -55,6 +55,7 @@ struct promql_node {
 	size_t nmatchers;
 	int64_t offset_ms;
 	bool has_at;
+	int at_kind;			/* 0: at_ms, 1: @ start(), 2: @ end() */
 	int64_t at_ms;
 	int64_t range_ms;		/* N_MSEL, N_SUBQUERY */
 	int64_t step_ms;		/* N_SUBQUERY; 0 = default */
@@ -111,10 +112,22 @@ struct promql_matcher *promql_matcher_new(enum promql_match_type type,
 					  const char *name, const char *value,
 					  char *errbuf, size_t errlen);
 void promql_matcher_free(struct promql_matcher *m);
-/* Compile @re fully anchored ("^(re)$", so user group n is n+1), with the
- * RE2 escapes \d \s \w (and upper case) translated and a size guard. */
-int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
-		   size_t errlen);
+/* How ERE group numbers map to RE2's: re2_num[ere] is the RE2 number
+ * (0 for the whole match, -1 for a non-capturing group), name[ere] the
+ * RE2 group name or "". */
+#define PROMQL_RE_MAX_GROUPS 32
+struct promql_re_groups {
+	int n;
+	int re2_num[PROMQL_RE_MAX_GROUPS];
+	char name[PROMQL_RE_MAX_GROUPS][32];
+};
+
+/* Compile RE2-syntax @re as a fully anchored POSIX ERE ("^(re)$"): the
+ * escapes \d \s \w (and upper case) and (?:x), (?P<n>x), a leading (?i)
+ * are translated; RE2's repetition rules and a size guard keep glibc's
+ * regcomp bounded.  @g (may be NULL) receives the group mapping. */
+int promql_regcomp(regex_t *out, const char *re, int cflags,
+		   struct promql_re_groups *g, char *errbuf, size_t errlen);
 
 /* Label sets: arrays of struct promql_label sorted by name. */
 void promql_labels_free(struct promql_label *l, size_t n);
@@ -137,9 +150,12 @@ struct promql_ev {
 	int64_t default_step_ms;
 	size_t max_samples;
 	size_t samples;			/* points loaded so far */
+	int64_t start_ms, end_ms;	/* the query's, for @ start() / end() */
 	struct promql_error *err;
 };
 
+/* The time a selector or subquery with an @ modifier is evaluated at. */
+int64_t promql_at_time(const struct promql_ev *ev, const struct promql_node *n, int64_t t);
 int promql_ev_error(struct promql_ev *ev, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int promql_eval_node(struct promql_ev *ev, const struct promql_node *n,

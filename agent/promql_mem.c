@@ -76,41 +76,53 @@ static struct mem_series *find_series(struct promql_mem *db, const struct promql
 	return NULL;
 }
 
-int promql_mem__add(struct promql_mem *db, const struct promql_label *labels,
-		    size_t n, int64_t t, double v)
+/* The series with @labels (copied, sorted), created if new; NULL with
+ * *err = -ENOSPC or -ENOMEM. */
+static struct mem_series *get_series(struct promql_mem *db, const struct promql_label *labels,
+				     size_t n, int *err)
 {
 	struct promql_label *l;
 	struct mem_series *s;
-	size_t i;
 
-	if (promql_labels_dup(labels, n, &l))
-		return -ENOMEM;
+	if (promql_labels_dup(labels, n, &l)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	promql_labels_sort(l, n);
 	s = find_series(db, l, n);
-	if (!s) {
-		if (db->nseries >= db->max_series) {
-			db->dropped++;
-			promql_labels_free(l, n);
-			return -ENOSPC;
-		}
-		if (db->nseries == db->cap) {
-			size_t cap = db->cap ? db->cap * 2 : 16;
-			struct mem_series *ns = realloc(db->series, cap * sizeof(*ns));
-
-			if (!ns) {
-				promql_labels_free(l, n);
-				return -ENOMEM;
-			}
-			db->series = ns;
-			db->cap = cap;
-		}
-		s = &db->series[db->nseries++];
-		memset(s, 0, sizeof(*s));
-		s->labels = l;
-		s->nlabels = n;
-	} else {
+	if (s) {
 		promql_labels_free(l, n);
+		return s;
 	}
+	if (db->nseries >= db->max_series) {
+		db->dropped++;
+		promql_labels_free(l, n);
+		*err = -ENOSPC;
+		return NULL;
+	}
+	if (db->nseries == db->cap) {
+		size_t cap = db->cap ? db->cap * 2 : 16;
+		struct mem_series *ns = realloc(db->series, cap * sizeof(*ns));
+
+		if (!ns) {
+			promql_labels_free(l, n);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		db->series = ns;
+		db->cap = cap;
+	}
+	s = &db->series[db->nseries++];
+	memset(s, 0, sizeof(*s));
+	s->labels = l;
+	s->nlabels = n;
+	return s;
+}
+
+static int series_add(struct promql_mem *db, struct mem_series *s, int64_t t, double v)
+{
+	size_t i;
+
 	/* insertion point: samples usually arrive in order */
 	for (i = s->n; i > 0 && s->s[i - 1].t > t; i--)
 		;
@@ -137,6 +149,15 @@ int promql_mem__add(struct promql_mem *db, const struct promql_label *labels,
 	s->n++;
 	db->nsamples++;
 	return 0;
+}
+
+int promql_mem__add(struct promql_mem *db, const struct promql_label *labels,
+		    size_t n, int64_t t, double v)
+{
+	int err = 0;
+	struct mem_series *s = get_series(db, labels, n, &err);
+
+	return s ? series_add(db, s, t, v) : err;
 }
 
 /* A number as promtool's series notation reads it (Go float syntax,
@@ -191,6 +212,7 @@ int promql_mem__load(struct promql_mem *db, const char *series, const char *valu
 	struct promql_error pe;
 	struct promql_node *sel = promql_parse(series, &pe);
 	struct promql_label *l = NULL;
+	struct mem_series *ms;
 	size_t nl = 0, i;
 	const char *p = values;
 	int64_t idx = 0;
@@ -223,6 +245,9 @@ int promql_mem__load(struct promql_mem *db, const char *series, const char *valu
 		if (*l[nl].value)
 			nl++;
 	}
+	ms = get_series(db, l, nl, &ret);
+	if (!ms)
+		goto full;
 	for (;;) {
 		const char *item;
 		double a, b = 0, v;
@@ -265,7 +290,7 @@ int promql_mem__load(struct promql_mem *db, const char *series, const char *valu
 			continue;
 		}
 		if (stale) {
-			ret = promql_mem__add(db, l, nl, start + idx * interval, promql_stale_nan());
+			ret = series_add(db, ms, start + idx * interval, promql_stale_nan());
 			if (ret)
 				goto full;
 			idx++;
@@ -273,7 +298,7 @@ int promql_mem__load(struct promql_mem *db, const char *series, const char *valu
 		}
 		v = a;
 		for (k = 0; k <= cnt; k++) {
-			ret = promql_mem__add(db, l, nl, start + idx * interval, v);
+			ret = series_add(db, ms, start + idx * interval, v);
 			if (ret)
 				goto full;
 			idx++;
@@ -318,8 +343,15 @@ static int mem_select(void *ctx, const struct promql_matcher *const *m, size_t n
 				break;
 		if (j < n)
 			continue;
-		for (lo = 0; lo < s->n && s->s[lo].t < mint; lo++)
-			;
+		/* first sample at or after mint: binary search */
+		for (lo = 0, hi = s->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (s->s[mid].t < mint)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 		for (hi = lo; hi < s->n && s->s[hi].t <= maxt; hi++)
 			;
 		if (hi == lo)

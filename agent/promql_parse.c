@@ -127,6 +127,7 @@ enum tok {
 	T_LBRACE, T_RBRACE, T_LPAREN, T_RPAREN, T_LBRACKET, T_RBRACKET,
 	T_COMMA, T_COLON, T_ASSIGN, T_EQLC, T_NEQ, T_LSS, T_GTR, T_LTE, T_GTE,
 	T_RE, T_NRE, T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_POW, T_AT,
+	T_ERR,	/* where lexing failed; the parser reports it on reaching it */
 };
 
 static const char *const tok_str[] = {
@@ -153,7 +154,15 @@ struct parser {
 	size_t ntoks, cap, i;
 	struct promql_error *err;
 	bool failed;
+	int depth;		/* parse_expr nesting, bounded */
+	struct promql_error lexerr;	/* for T_ERR */
 };
+
+/* Deeper expressions are refused so neither the parser's nor the
+ * evaluator's recursion can exhaust the stack. */
+#define MAX_DEPTH 256
+#define MAX_TOKENS 65536
+#define MAX_HEIGHT 1024
 
 static void perr(struct parser *p, int pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -404,6 +413,10 @@ static struct token *push_tok(struct parser *p, enum tok t, int pos, int len)
 		p->toks = nt;
 		p->cap = cap;
 	}
+	if (p->ntoks >= MAX_TOKENS) {
+		perr(p, pos, "expression too long (limit %d tokens)", MAX_TOKENS);
+		return NULL;
+	}
 	nt = &p->toks[p->ntoks++];
 	memset(nt, 0, sizeof(*nt));
 	nt->type = t;
@@ -458,16 +471,21 @@ static int lex_number(struct parser *p, int pos)
 	/* not a plain number: a duration? */
 	for (i = 0; isalnum((unsigned char)s[i]); i++)
 		;
-	t = push_tok(p, T_DUR, pos, i);
-	if (!t)
-		return -1;
-	if (parse_duration(s, i, &t->dur)) {
-		int e = i;
+	{
+		int64_t d;
 
-		while (is_id_char((unsigned char)s[e]) || s[e] == '.')
-			e++;
-		perr(p, pos, "bad number or duration syntax: \"%.*s\"", e, s);
-		return -1;
+		if (parse_duration(s, i, &d)) {
+			int e = i;
+
+			while (is_id_char((unsigned char)s[e]) || s[e] == '.')
+				e++;
+			perr(p, pos, "bad number or duration syntax: \"%.*s\"", e, s);
+			return -1;
+		}
+		t = push_tok(p, T_DUR, pos, i);
+		if (!t)
+			return -1;
+		t->dur = d;
 	}
 	return i;
 }
@@ -537,7 +555,14 @@ static int lex(struct parser *p)
 		n = 1;
 		switch (c) {
 		case '{': t = T_LBRACE; braces++; break;
-		case '}': t = T_RBRACE; braces -= braces > 0; break;
+		case '}':
+			t = T_RBRACE;
+			if (!braces) {
+				perr(p, pos, "unexpected character: '}'");
+				return -1;
+			}
+			braces--;
+			break;
 		case '(': t = T_LPAREN; depth++; break;
 		case ')':
 			t = T_RPAREN;
@@ -733,6 +758,15 @@ static void unexpected(struct parser *p, const struct token *t, const char *ctx)
 {
 	char d[96];
 
+	/* Prometheus lexes as it parses: a parse error before the bad input
+	 * wins, and reaching the bad input reports the lexer's error */
+	if (t->type == T_ERR) {
+		if (!p->failed) {
+			*p->err = p->lexerr;
+			p->failed = true;
+		}
+		return;
+	}
 	tok_desc(p, t, d, sizeof(d));
 	if (ctx)
 		perr(p, t->pos, "unexpected %s%s", d, ctx);
@@ -844,7 +878,7 @@ static int parse_label_list(struct parser *p, char ***out, size_t *nout, const c
 			continue;
 		}
 		if (peek(p)->type != T_RPAREN) {
-			snprintf(c, sizeof(c), " in %s, expected \")\" or \",\"", ctx);
+			snprintf(c, sizeof(c), " in %s, expected \",\" or \")\"", ctx);
 			unexpected(p, peek(p), c);
 			goto err;
 		}
@@ -908,7 +942,7 @@ static struct promql_node *parse_selector(struct parser *p)
 			enum promql_match_type mt;
 
 			if (ln->type != T_IDENT || !valid_label_name(ln->str)) {
-				unexpected(p, ln, " in label matching, expected label");
+				unexpected(p, ln, " in label matching, expected identifier or \"}\"");
 				goto err;
 			}
 			next(p);
@@ -919,7 +953,7 @@ static struct promql_node *parse_selector(struct parser *p)
 			case T_RE: mt = PROMQL_MATCH_RE; break;
 			case T_NRE: mt = PROMQL_MATCH_NRE; break;
 			default:
-				unexpected(p, op, " in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"");
+				unexpected(p, op, " in label matching, expected label matching operator");
 				goto err;
 			}
 			val = next(p);
@@ -1230,6 +1264,25 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 			double ts;
 
 			next(p);
+			if ((is_ident(peek(p), "start") || is_ident(peek(p), "end")) &&
+			    peek2(p)->type == T_LPAREN) {
+				int kind = is_ident(next(p), "start") ? 1 : 2;
+
+				next(p);
+				if (!expect(p, T_RPAREN, " in @, expected \")\""))
+					goto err;
+				if (n->kind != N_VSEL && n->kind != N_MSEL && n->kind != N_SUBQUERY) {
+					perr(p, n->pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+					goto err;
+				}
+				if (target->has_at) {
+					perr(p, n->pos, "@ <timestamp> may not be set multiple times");
+					goto err;
+				}
+				target->has_at = true;
+				target->at_kind = kind;
+				continue;
+			}
 			if (peek(p)->type == T_SUB || peek(p)->type == T_ADD)
 				neg = next(p)->type == T_SUB;
 			v = next(p);
@@ -1243,7 +1296,7 @@ static struct promql_node *parse_postfix(struct parser *p, struct promql_node *n
 				goto err;
 			}
 			if (target->has_at) {
-				perr(p, t->pos, "@ <timestamp> may not be set multiple times");
+				perr(p, n->pos, "@ <timestamp> may not be set multiple times");
 				goto err;
 			}
 			if (!isfinite(ts) || fabs(ts * 1000) > 9.2e18) {
@@ -1440,7 +1493,8 @@ static int check_binary(struct parser *p, struct promql_node *n, int op_pos)
 	}
 	if ((lt != PROMQL_SCALAR && lt != PROMQL_VECTOR) ||
 	    (rt != PROMQL_SCALAR && rt != PROMQL_VECTOR)) {
-		perr(p, n->pos, "binary expression must contain only scalar and instant vector types");
+		perr(p, (lt != PROMQL_SCALAR && lt != PROMQL_VECTOR) ? n->a->pos : n->b->pos,
+		     "binary expression must contain only scalar and instant vector types");
 		return -1;
 	}
 	if (is_cmp(n->op) && !n->return_bool && lt == PROMQL_SCALAR && rt == PROMQL_SCALAR) {
@@ -1512,7 +1566,23 @@ static struct promql_node *parse_unary(struct parser *p)
 	return n;
 }
 
+static struct promql_node *parse_expr_in(struct parser *p, int min_prec);
+
 static struct promql_node *parse_expr(struct parser *p, int min_prec)
+{
+	struct promql_node *n;
+
+	if (++p->depth > MAX_DEPTH) {
+		perr(p, peek(p)->pos, "expression nested too deeply (limit %d)", MAX_DEPTH);
+		p->depth--;
+		return NULL;
+	}
+	n = parse_expr_in(p, min_prec);
+	p->depth--;
+	return n;
+}
+
+static struct promql_node *parse_expr_in(struct parser *p, int min_prec)
 {
 	struct promql_node *lhs = parse_unary(p);
 
@@ -1563,6 +1633,26 @@ err:
 	return NULL;
 }
 
+static int height(const struct promql_node *n)
+{
+	int h = 0, x;
+	size_t i;
+
+	if (!n)
+		return 0;
+	x = height(n->a);
+	h = x > h ? x : h;
+	x = height(n->b);
+	h = x > h ? x : h;
+	x = height(n->param);
+	h = x > h ? x : h;
+	for (i = 0; i < n->nargs; i++) {
+		x = height(n->args[i]);
+		h = x > h ? x : h;
+	}
+	return h + 1;
+}
+
 struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 {
 	struct parser p = { .in = expr, .err = err };
@@ -1571,8 +1661,18 @@ struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 
 	memset(err, 0, sizeof(*err));
 	errno = 0;
-	if (lex(&p))
+	if (lex(&p)) {
+		if (errno == ENOMEM || p.ntoks >= MAX_TOKENS)
+			goto out;
+		p.lexerr = *err;
+		p.failed = false;
+		if (!push_tok(&p, T_ERR, err->offset, 0))
+			goto out;
+	}
+	if (p.toks[0].type == T_ERR) {
+		unexpected(&p, &p.toks[0], NULL);
 		goto out;
+	}
 	if (p.toks[0].type == T_EOF) {
 		perr(&p, 0, "no expression found in input");
 		goto out;
@@ -1580,6 +1680,13 @@ struct promql_node *promql_parse(const char *expr, struct promql_error *err)
 	n = parse_expr(&p, 0);
 	if (n && peek(&p)->type != T_EOF) {
 		unexpected(&p, peek(&p), NULL);
+		promql_free(n);
+		n = NULL;
+	}
+	/* long operator chains nest without parse recursion; the evaluator
+	 * recurses on them, so bound the tree's height too */
+	if (n && height(n) > MAX_HEIGHT) {
+		perr(&p, 0, "expression nested too deeply (limit %d)", MAX_HEIGHT);
 		promql_free(n);
 		n = NULL;
 	}
@@ -1694,7 +1801,9 @@ static void pb_mods(struct pbuf *b, const struct promql_node *n)
 		pb_add(b, " offset ");
 		pb_dur(b, n->offset_ms);
 	}
-	if (n->has_at) {
+	if (n->has_at && n->at_kind) {
+		pb_add(b, n->at_kind == 1 ? " @ start()" : " @ end()");
+	} else if (n->has_at) {
 		snprintf(t, sizeof(t), " @ %.3f", (double)n->at_ms / 1000);
 		pb_add(b, t);
 	}
@@ -1731,7 +1840,8 @@ static void pb_node(struct pbuf *b, const struct promql_node *n)
 
 	switch (n->kind) {
 	case N_NUMBER:
-		pb_add(b, promql_format_float(n->num, 'g', f));
+		/* "Inf", not "+Inf": a sign would read back as a unary operator */
+		pb_add(b, isinf(n->num) && n->num > 0 ? "Inf" : promql_format_float(n->num, 'g', f));
 		break;
 	case N_STRING:
 		pb_quoted(b, n->str);

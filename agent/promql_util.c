@@ -162,28 +162,90 @@ static bool re_too_costly(const char *re)
 	return false;
 }
 
-/* RE2 refuses repetition counts above 1000; so do we. */
-static bool re_bad_repeat(const char *re)
+/*
+ * Checks RE2 makes that glibc does not, and that keep glibc's regcomp
+ * out of its exponential corners: repetition counts above 1000 ("invalid
+ * repeat count") and a repetition of a repetition such as "a**" or "a+++"
+ * ("invalid nested repetition operator"; "a*?" is RE2's non-greedy form
+ * and allowed).  Bracket expressions are skipped.  NULL if fine, else the
+ * RE2 message.
+ */
+static const char *re_bad_repeat(const char *re, bool *lazy)
 {
+	bool after_rep = false, after_lazy = false;
 	const char *s;
 
 	for (s = re; *s; s++) {
 		unsigned long n;
 		char *e;
 
-		if (*s == '\\' && s[1]) {
+		switch (*s) {
+		case '\\':
+			if (s[1])
+				s++;
+			after_rep = after_lazy = false;
+			continue;
+		case '[':
 			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					char t = s[1];
+
+					for (s += 2; *s && !(s[0] == t && s[1] == ']'); s++)
+						;
+					if (!*s)
+						return NULL;
+					s++;
+				}
+				s++;
+			}
+			if (!*s)
+				return NULL;
+			after_rep = after_lazy = false;
 			continue;
+		case '*':
+		case '+':
+		case '?':
+			if (*s == '?' && after_rep && !after_lazy) {
+				after_lazy = true;
+				*lazy = true;
+				continue;
+			}
+			if (after_rep)
+				return "invalid nested repetition operator";
+			after_rep = true;
+			after_lazy = false;
+			continue;
+		case '{':
+			if (!(s[1] >= '0' && s[1] <= '9'))
+				break;
+			n = strtoul(s + 1, &e, 10);
+			if (n > 1000)
+				return "invalid repeat count";
+			if (*e == ',' && e[1] >= '0' && e[1] <= '9') {
+				if (strtoul(e + 1, &e, 10) > 1000)
+					return "invalid repeat count";
+			} else if (*e == ',') {
+				e++;
+			}
+			if (*e != '}')
+				break;
+			if (after_rep)
+				return "invalid nested repetition operator";
+			after_rep = true;
+			after_lazy = false;
+			s = e;
+			continue;
+		default:
+			break;
 		}
-		if (*s != '{' || !(s[1] >= '0' && s[1] <= '9'))
-			continue;
-		n = strtoul(s + 1, &e, 10);
-		if (n > 1000)
-			return true;
-		if (*e == ',' && e[1] >= '0' && e[1] <= '9' && strtoul(e + 1, NULL, 10) > 1000)
-			return true;
+		after_rep = after_lazy = false;
 	}
-	return false;
+	return NULL;
 }
 
 /* RE2 class escapes that POSIX ERE lacks, in and outside brackets. */
@@ -206,13 +268,17 @@ static const char *re2_class(char c, bool in_bracket)
 	return NULL;
 }
 
-int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
-		   size_t errlen)
+int promql_regcomp(regex_t *out, const char *re, int cflags,
+		   struct promql_re_groups *g, char *errbuf, size_t errlen)
 {
 	size_t len = strlen(re), i, o = 0;
-	bool in_br = false;
+	int ere = 1, re2 = 0;
+	bool in_br = false, lazy = false;
 	char *x;
 	int ret;
+
+	if (g)
+		memset(g, 0, sizeof(*g));
 
 	/* "(?i)" prefix: RE2's case-insensitive flag */
 	if (!strncmp(re, "(?i)", 4)) {
@@ -231,6 +297,10 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 	}
 	x[o++] = '^';
 	x[o++] = '(';
+	if (g) {
+		g->re2_num[1] = 0;	/* the wrapper: RE2's $0 */
+		g->n = 2;
+	}
 	for (i = 0; i < len; i++) {
 		char c = re[i];
 		const char *cls;
@@ -276,6 +346,45 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 			}
 			continue;
 		}
+		if (!in_br && c == '(') {
+			/* RE2 groups: (?:x) does not count, (?P<n>x) and (?<n>x)
+			 * are named; ERE only has (x), so map its numbers */
+			const char *name = NULL;
+			size_t nlen = 0;
+			bool capture = true;
+
+			if (re[i + 1] == '?' && re[i + 2] == ':') {
+				capture = false;
+				i += 2;
+			} else if (re[i + 1] == '?' && (re[i + 2] == '<' ||
+						       (re[i + 2] == 'P' && re[i + 3] == '<'))) {
+				size_t s = i + (re[i + 2] == 'P' ? 4 : 3);
+
+				name = re + s;
+				while (s < len && re[s] != '>')
+					s++;
+				if (s >= len) {
+					snprintf(errbuf, errlen, "invalid named capture");
+					free(x);
+					return -EINVAL;
+				}
+				nlen = (size_t)(re + s - name);
+				i = s;
+			}
+			ere++;
+			if (capture)
+				re2++;
+			if (g && ere < PROMQL_RE_MAX_GROUPS) {
+				g->re2_num[ere] = capture ? re2 : -1;
+				if (name && nlen < sizeof(g->name[0])) {
+					memcpy(g->name[ere], name, nlen);
+					g->name[ere][nlen] = 0;
+				}
+				g->n = ere + 1;
+			}
+			x[o++] = '(';
+			continue;
+		}
 		if (in_br && c == ']')
 			in_br = false;
 		x[o++] = c;
@@ -283,8 +392,16 @@ int promql_regcomp(regex_t *out, const char *re, int cflags, char *errbuf,
 	x[o++] = ')';
 	x[o++] = '$';
 	x[o] = 0;
-	if (re_bad_repeat(x)) {
-		snprintf(errbuf, errlen, "invalid repeat count");
+	if (re_bad_repeat(x, &lazy)) {
+		snprintf(errbuf, errlen, "%s", re_bad_repeat(x, &lazy));
+		free(x);
+		return -EINVAL;
+	}
+	/* ERE has no non-greedy repetition: glibc reads "*?" as greedy,
+	 * which changes what groups capture (never whether a fully anchored
+	 * pattern matches), so refuse it only where captures are used */
+	if (lazy && !(cflags & REG_NOSUB)) {
+		snprintf(errbuf, errlen, "non-greedy repetition is not supported in capturing regexes");
 		free(x);
 		return -EINVAL;
 	}
@@ -322,7 +439,7 @@ struct promql_matcher *promql_matcher_new(enum promql_match_type type,
 		goto err_nomem;
 	if (type == PROMQL_MATCH_RE || type == PROMQL_MATCH_NRE) {
 		char e[160];
-		int ret = promql_regcomp(&m->re, value, REG_NOSUB, e, sizeof(e));
+		int ret = promql_regcomp(&m->re, value, REG_NOSUB, NULL, e, sizeof(e));
 
 		if (ret) {
 			if (ret == -ENOMEM)
@@ -715,6 +832,122 @@ char *promql_result_str(const struct promql_result *r)
 	default:
 		break;
 	}
+	if (b.oom) {
+		free(b.p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b.p;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	char t[8];
+
+	sb_add(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			t[0] = '\\';
+			t[1] = c;
+			sb_add(b, t, 2);
+		} else if (c < 0x20) {
+			snprintf(t, sizeof(t), "\\u%04x", c);
+			sb_str(b, t);
+		} else {
+			sb_add(b, s, 1);
+		}
+	}
+	sb_add(b, "\"", 1);
+}
+
+/* [<seconds>,"<value>"] as the Prometheus HTTP API writes a point. */
+static void sb_json_point(struct sbuf *b, int64_t t, double v)
+{
+	char f[PROMQL_FLOAT_BUF];
+
+	sb_str(b, "[");
+	sb_str(b, promql_format_float((double)t / 1000, 'f', f));
+	sb_str(b, ",\"");
+	sb_str(b, promql_format_float(v, 'f', f));
+	sb_str(b, "\"]");
+}
+
+static void sb_json_metric(struct sbuf *b, const struct promql_element *e)
+{
+	size_t i;
+
+	sb_str(b, "{\"metric\":{");
+	for (i = 0; i < e->nlabels; i++) {
+		if (i)
+			sb_str(b, ",");
+		sb_json_str(b, e->labels[i].name);
+		sb_str(b, ":");
+		sb_json_str(b, e->labels[i].value);
+	}
+	sb_str(b, "},");
+}
+
+char *promql_result_json(const struct promql_result *r, int64_t t_ms)
+{
+	static const char *const types[] = {
+		[PROMQL_SCALAR] = "scalar", [PROMQL_VECTOR] = "vector",
+		[PROMQL_MATRIX] = "matrix", [PROMQL_STRING] = "string",
+	};
+	struct sbuf b = { 0 };
+	char f[PROMQL_FLOAT_BUF];
+	size_t i, j;
+
+	if (r->type < PROMQL_SCALAR || r->type > PROMQL_STRING) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sb_str(&b, "{\"resultType\":\"");
+	sb_str(&b, types[r->type]);
+	sb_str(&b, "\",\"result\":");
+	switch (r->type) {
+	case PROMQL_SCALAR:
+		sb_json_point(&b, t_ms, r->scalar);
+		break;
+	case PROMQL_STRING:
+		sb_str(&b, "[");
+		sb_str(&b, promql_format_float((double)t_ms / 1000, 'f', f));
+		sb_str(&b, ",");
+		sb_json_str(&b, r->str);
+		sb_str(&b, "]");
+		break;
+	case PROMQL_VECTOR:
+		sb_str(&b, "[");
+		for (i = 0; i < r->n; i++) {
+			if (i)
+				sb_str(&b, ",");
+			sb_json_metric(&b, &r->elems[i]);
+			sb_str(&b, "\"value\":");
+			sb_json_point(&b, r->elems[i].t, r->elems[i].v);
+			sb_str(&b, "}");
+		}
+		sb_str(&b, "]");
+		break;
+	default:
+		sb_str(&b, "[");
+		for (i = 0; i < r->n; i++) {
+			if (i)
+				sb_str(&b, ",");
+			sb_json_metric(&b, &r->elems[i]);
+			sb_str(&b, "\"values\":[");
+			for (j = 0; j < r->elems[i].nsamples; j++) {
+				if (j)
+					sb_str(&b, ",");
+				sb_json_point(&b, r->elems[i].samples[j].t, r->elems[i].samples[j].v);
+			}
+			sb_str(&b, "]}");
+		}
+		sb_str(&b, "]");
+		break;
+	}
+	sb_str(&b, "}");
 	if (b.oom) {
 		free(b.p);
 		errno = ENOMEM;

@@ -267,46 +267,109 @@ bool rulefile__valid_metric_name(const char *s)
 	return true;
 }
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /*
- * The position of byte @off of a scalar's value.  Exact when the value is
- * written verbatim in the source (plain, or quoted without escapes and
- * on one line); otherwise (block scalars, escapes, folded lines) the
- * position of the node.
+ * The position of byte @off of a scalar's value, found by walking the
+ * source and the value side by side: bytes that are the same advance
+ * both, and a run of white space (line folding, the indentation of block
+ * and continuation lines) is skipped on both sides at once; only literal
+ * blocks (|) keep their line breaks one for one.  Anything
+ * else (an escape sequence, '' in a single-quoted string) gives up and
+ * returns the position of the node, as do offsets the walk cannot reach.
  */
 static yaml_mark_t scalar_offset_mark(const struct parser *p, const yaml_node_t *n,
 				      size_t off)
 {
-	yaml_mark_t m = n->start_mark;
-	const char *value = (const char *)n->data.scalar.value;
-	size_t vlen = n->data.scalar.length, start, skip, i, line = 0;
+	const char *value = (const char *)n->data.scalar.value, *t = p->text;
+	size_t vlen = n->data.scalar.length, i, j, k = 0, line = 0, indent = 0, s;
+	yaml_mark_t m = n->start_mark, cur;
 
+	if (off > vlen)
+		return m;
+	/* the node's byte offset, from its line and column (characters) */
+	for (i = 0; i < p->len && line < m.line; i++)
+		if (t[i] == '\n')
+			line++;
+	for (line = 0; line < m.column && i < p->len; i++)
+		if (((unsigned char)t[i] & 0xc0) != 0x80)
+			line++;
+	while (i < p->len && ((unsigned char)t[i] & 0xc0) == 0x80)
+		i++;
+	cur = m;
 	switch (n->data.scalar.style) {
 	case YAML_PLAIN_SCALAR_STYLE:
-		skip = 0;
 		break;
 	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
 	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-		skip = 1;
+		i++;
+		cur.column++;
 		break;
 	default:
-		return m;
-	}
-	if (off > vlen || memchr(value, '\n', vlen))
-		return m;
-	/* find the node in the text from its line and column (characters) */
-	for (start = 0; start < p->len && line < m.line; start++)
-		if (p->text[start] == '\n')
-			line++;
-	for (i = 0; i < m.column && start < p->len; start++)
-		if (((unsigned char)p->text[start] & 0xc0) != 0x80)
+		/* block scalar: the content starts on the line after | or > */
+		while (i < p->len && t[i] != '\n')
 			i++;
-	while (start < p->len && ((unsigned char)p->text[start] & 0xc0) == 0x80)
-		start++;
-	if (start + skip + vlen > p->len || memcmp(p->text + start + skip, value, vlen))
-		return m;
-	for (i = 0; i < skip + off; i++)
-		if (((unsigned char)p->text[start + i] & 0xc0) != 0x80)
-			m.column++;
+		if (i >= p->len)
+			return m;
+		i++;
+		cur.line++;
+		cur.column = 0;
+		/* its indentation: that of the first non-blank line */
+		for (j = i; j < p->len; j++) {
+			for (s = 0; j < p->len && t[j] == ' '; j++)
+				s++;
+			if (j < p->len && t[j] != '\n') {
+				indent = s;
+				break;
+			}
+		}
+		for (s = 0; s < indent && i < p->len && t[i] == ' '; s++, i++)
+			cur.column++;
+	}
+	while (k < off) {
+		if (i >= p->len)
+			return m;
+		if (t[i] == value[k] && t[i] != '\n') {
+			if (((unsigned char)t[i] & 0xc0) != 0x80)
+				cur.column++;
+			i++;
+			k++;
+		} else if (t[i] == '\n' && value[k] == '\n' &&
+			   n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE) {
+			cur.line++;
+			cur.column = 0;
+			i++;
+			k++;
+			for (s = 0; s < indent && i < p->len && t[i] == ' '; s++, i++)
+				cur.column++;
+		} else if (is_ws(t[i])) {
+			/* folded or indentation: skip the source's run, and the
+			 * value's run if it has one here */
+			while (i < p->len && is_ws(t[i])) {
+				if (t[i] == '\n') {
+					cur.line++;
+					cur.column = 0;
+				} else {
+					cur.column++;
+				}
+				i++;
+			}
+			while (k < vlen && is_ws(value[k]))
+				k++;
+		} else {
+			return m;
+		}
+	}
+	/* indentation in front of the byte is not part of the value */
+	while (i < p->len && (t[i] == ' ' || t[i] == '\t') && !(k < vlen && is_ws(value[k]))) {
+		cur.column++;
+		i++;
+	}
+	m.line = cur.line;
+	m.column = cur.column;
 	return m;
 }
 
@@ -382,6 +445,11 @@ static bool parse_duration(struct parser *p, const char *path, const yaml_node_t
 {
 	const char *s = scalar_text(n);
 
+	/* Prometheus' model.ParseDuration takes a bare "0" */
+	if (s && !strcmp(s, "0")) {
+		*ms = 0;
+		return true;
+	}
 	if (!s || config__parse_duration(s, ms)) {
 		expected(p, path, n, "a duration such as 5m, 1h30m or 30s");
 		return false;

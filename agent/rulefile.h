@@ -26,10 +26,11 @@
  * found at load time.
  *
  * Errors are reported as "FILE:LINE:COL: PATH: message" (1-based), all of
- * them (up to RULEFILE_MAX_ERRORS), for every file loaded.  For a
- * template or expression error in a plain or quoted one-line scalar the
- * column is that of the offending byte inside the string; in block
- * scalars (| and >) and strings with escapes it is the node's position.
+ * them (up to RULEFILE_MAX_ERRORS), for every file loaded.  A template
+ * or expression error is reported at the line and column of the
+ * offending byte inside the value, through line folding and block
+ * indentation (plain, quoted, | and > scalars); after an escape sequence
+ * in a quoted string it falls back to the position of the value.
  */
 #ifndef BPFWATCH_RULEFILE_H
 #define BPFWATCH_RULEFILE_H
@@ -44,7 +45,7 @@
 #define RULEFILE_MAX_FILES	256		/* files per load (after globbing) */
 #define RULEFILE_MAX_GROUPS	1024		/* groups per load */
 #define RULEFILE_MAX_RULES	10000		/* rules per load */
-#define RULEFILE_MAX_LABELS	64		/* labels or annotations per map */
+#define RULEFILE_MAX_LABELS	128		/* labels or annotations per map */
 #define RULEFILE_MAX_EXPR	(64 * 1024)	/* bytes of one expression */
 #define RULEFILE_MAX_WORK	(64 * 1024 * 1024)	/* scalar bytes processed per
 							 * load: aliases cannot

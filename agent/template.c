@@ -32,6 +32,8 @@ enum src {
 	SRC_EXT_LABELS,		/* $externalLabels, .ExternalLabels */
 	SRC_EXT_URL,		/* $externalURL, .ExternalURL */
 	SRC_VALUE,		/* $value, .Value */
+	SRC_DOT,		/* . inside {{with}} and {{range}} */
+	SRC_VAR,		/* a variable declared in the template */
 };
 
 enum arg_type {
@@ -53,6 +55,7 @@ struct arg {
 	size_t off;
 	const struct func *fn;
 	enum src src;
+	int var;		/* SRC_VAR: its slot */
 	char *key;		/* ARG_DATA on a map: the label name */
 	char *str;		/* ARG_STRING */
 	size_t slen;
@@ -78,6 +81,9 @@ enum node_type {
 	NODE_TEXT = 0,
 	NODE_PRINT,
 	NODE_IF,
+	NODE_WITH,
+	NODE_RANGE,
+	NODE_SET,		/* {{ $x := pipeline }} or {{ $x = pipeline }} */
 };
 
 struct node {
@@ -86,9 +92,11 @@ struct node {
 	size_t off;
 	char *text;		/* NODE_TEXT */
 	size_t len;
-	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF */
-	struct node *then;	/* NODE_IF */
+	struct pipe *pipe;	/* NODE_PRINT, condition of NODE_IF/WITH */
+	struct node *then;	/* NODE_IF, NODE_WITH, NODE_RANGE */
 	struct node *els;
+	int var1, var2;		/* NODE_SET: var1; NODE_RANGE: element var1,
+				 * key var2 (-1: none) */
 };
 
 struct tmpl {
@@ -125,6 +133,9 @@ struct chunk {
 
 struct rctx {
 	const struct tmpl_data *d;
+	struct val dot;			/* inside {{with}}, {{range}} */
+	struct val vars[TMPL_MAX_VARS];
+	uint64_t steps;			/* nodes executed, bounded */
 	struct strbuf *out;
 	struct chunk *arena;
 	char *err;
@@ -614,33 +625,115 @@ static int fn_humanize_timestamp(struct rctx *r, struct val *a, size_t n, struct
 	return vstr(r, out, buf, (size_t)len);
 }
 
+/*
+ * Simple case mapping (unicode.ToUpper/ToLower) for ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic: every pair there has the same
+ * UTF-8 length, so strings are mapped in place.  Other characters are
+ * left as they are.
+ */
+static uint32_t case_map(uint32_t c, bool upper)
+{
+	bool pair_even = (c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) ||
+			 (c >= 0x14a && c <= 0x177);
+	bool pair_odd = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+
+	if (upper) {
+		if (c >= 'a' && c <= 'z')
+			return c - 32;
+		if (c == 0xb5)
+			return 0x39c;
+		if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+			return c - 0x20;
+		if (c == 0xff)
+			return 0x178;
+		if ((pair_even && (c & 1)) || (pair_odd && !(c & 1)))
+			return c - 1;
+		if (c == 0x3c2)
+			return 0x3a3;
+		if (c >= 0x3b1 && c <= 0x3c9)
+			return c - 0x20;
+		if (c >= 0x430 && c <= 0x44f)
+			return c - 0x20;
+		if (c >= 0x450 && c <= 0x45f)
+			return c - 0x50;
+		return c;
+	}
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+		return c + 0x20;
+	if (c == 0x178)
+		return 0xff;
+	if ((pair_even && !(c & 1)) || (pair_odd && (c & 1)))
+		return c + 1;
+	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+		return c + 0x20;
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	return c;
+}
+
+/* Append code point @c as UTF-8 (@c < 0x800 here). */
+static void put_cp(struct strbuf *b, uint32_t c)
+{
+	char u[2];
+
+	if (c < 0x80) {
+		u[0] = (char)c;
+		strbuf__append(b, u, 1);
+		return;
+	}
+	u[0] = (char)(0xc0 | c >> 6);
+	u[1] = (char)(0x80 | (c & 0x3f));
+	strbuf__append(b, u, 2);
+}
+
+/* mode 0: toUpper, 1: toLower, 2: title (strings.Title) */
 static int fn_case(struct rctx *r, const char *name, struct val *a, struct val *out,
 		   int mode)
 {
+	const unsigned char *p = (const unsigned char *)a[0].s;
+	size_t i, len = a[0].len;
 	bool word = false;
-	char *p;
-	size_t i;
+	struct strbuf b;
 
 	if (want_string(r, name, &a[0]))
 		return -1;
-	if (vstr(r, out, a[0].s, a[0].len))
-		return -1;
-	p = (char *)out->s;
-	for (i = 0; i < out->len; i++) {
-		char c = p[i];
+	strbuf__init(&b);
+	for (i = 0; i < len;) {
+		uint32_t c = p[i], m;
+		bool letter;
 
-		if (mode == 0 && c >= 'a' && c <= 'z')
-			p[i] = (char)(c - 32);
-		else if (mode == 1 && c >= 'A' && c <= 'Z')
-			p[i] = (char)(c + 32);
-		else if (mode == 2) {
-			/* strings.Title: upper-case the letter after a separator */
-			if (!word && c >= 'a' && c <= 'z')
-				p[i] = (char)(c - 32);
-			word = is_alnum(c);
+		if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (p[i + 1] & 0xc0) == 0x80) {
+			c = (c & 0x1f) << 6 | (p[i + 1] & 0x3f);
+			i += 2;
+		} else if (c >= 0x80) {
+			/* longer or invalid sequences: kept, and count as letters */
+			size_t st = i++;
+
+			while (i < len && (p[i] & 0xc0) == 0x80)
+				i++;
+			strbuf__append(&b, (const char *)p + st, i - st);
+			word = true;
+			continue;
+		} else {
+			i++;
 		}
+		/* strings.Title: the first letter after a separator */
+		letter = c >= 0x80 || is_alnum((char)c);
+		if (mode == 1)
+			m = c == 0x130 ? 'i' : case_map(c, false);
+		else if (mode == 0 || !word)
+			m = c == 0x131 ? 'I' : c == 0x17f ? 'S' : case_map(c, true);
+		else
+			m = c;
+		if (mode == 2)
+			word = letter;
+		put_cp(&b, m);
 	}
-	return 0;
+	return vstr_buf(r, out, &b);
 }
 
 static int fn_to_upper(struct rctx *r, struct val *a, size_t n, struct val *out)
@@ -778,6 +871,106 @@ static bool regex_too_costly(const char *re)
 	return cost[0] > REGEX_MAX_COST;
 }
 
+static bool is_quantifier(const char *s)
+{
+	return *s == '*' || *s == '+' || *s == '?' ||
+	       (*s == '{' && ((s[1] >= '0' && s[1] <= '9') || s[1] == ','));
+}
+
+/* Past a quantifier at @s (a "{n,m}" bound included). */
+static const char *skip_quantifier(const char *s)
+{
+	if (*s != '{')
+		return s + 1;
+	while (*s && *s != '}')
+		s++;
+	return *s ? s + 1 : s;
+}
+
+/*
+ * Refuse what glibc's regcomp cannot compile in reasonable time, or would
+ * silently read differently from Go's RE2:
+ *  - a repeated group that can match the empty string ("(.*)+",
+ *    "((a*|b*)+){8}"): glibc's epsilon closures explode (seconds to
+ *    minutes for a 20-byte pattern, found by fuzzing);
+ *  - a quantifier on a quantifier ("a**", "a+?"): RE2 refuses the first
+ *    and reads the second as lazy, which POSIX cannot do;
+ *  - \d and \D, which POSIX reads as the letters d and D.
+ * Returns NULL or the reason.
+ */
+static const char *regex_unsupported(const char *re)
+{
+	bool nullable[REGEX_MAX_DEPTH + 2] = { false };
+	unsigned int depth = 0;
+	const char *s, *b;
+
+	for (s = re; *s; s++) {
+		switch (*s) {
+		case '\\':
+			if (s[1] == 'd' || s[1] == 'D')
+				return "\\d and \\D are not supported (POSIX regex): use [0-9]";
+			if (s[1])
+				s++;
+			continue;
+		case '[':
+			b = s + 1;
+			if (*b == '^')
+				b++;
+			if (*b == ']')
+				b++;
+			while (*b && *b != ']') {
+				char c = b[1];
+
+				if (*b == '[' && (c == ':' || c == '.' || c == '=')) {
+					for (b += 2; *b && !(b[0] == c && b[1] == ']'); b++)
+						;
+					if (!*b)
+						break;
+					b++;
+				}
+				b++;
+			}
+			s = *b ? b : b - 1;
+			break;
+		case '(':
+			if (depth > REGEX_MAX_DEPTH)
+				return "sub-expressions nested too deeply";
+			nullable[++depth] = s[1] == ')' || s[1] == '|';
+			continue;
+		case '|':
+			if (s[1] == '|' || s[1] == ')' || !s[1] || s == re || s[-1] == '(')
+				nullable[depth] = true;		/* an empty branch */
+			continue;
+		case ')':
+			if (!depth)
+				break;
+			depth--;
+			if (is_quantifier(s + 1) && nullable[depth + 1])
+				return "a repeated group that can match the empty string is "
+				       "too costly to compile";
+			nullable[depth] |= nullable[depth + 1];
+			break;
+		default:
+			if (is_quantifier(s)) {
+				const char *next = skip_quantifier(s);
+
+				bool zero = *s == '{' && (s[1] == ',' ||
+					    (s[1] == '0' && !(s[2] >= '0' && s[2] <= '9')));
+
+				if (*s == '*' || *s == '?' || zero)
+					nullable[depth] = true;
+				if (*next == '?')
+					return "lazy quantifiers are not supported (POSIX regex)";
+				if (is_quantifier(next))
+					return "invalid nested repetition operator";
+				s = next - 1;
+				continue;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* Why @pat cannot be a regex (into @why), or NULL if it compiles. */
 static const char *regex_check(const char *pat, size_t len, char *why, size_t whylen)
 {
@@ -786,6 +979,8 @@ static const char *regex_check(const char *pat, size_t len, char *why, size_t wh
 
 	if (strlen(pat) != len)
 		return "NUL byte in pattern";
+	if (regex_unsupported(pat))
+		return regex_unsupported(pat);
 	if (regex_too_costly(pat)) {
 		snprintf(why, whylen, "too large once repetitions are expanded (limit %d)",
 			 REGEX_MAX_COST);
@@ -807,6 +1002,10 @@ static int re_compile(struct rctx *r, regex_t *re, const struct val *pat, int fl
 
 	if (strlen(pat->s) != pat->len) {
 		rerror(r, "error parsing regexp: NUL byte in pattern");
+		return -1;
+	}
+	if (regex_unsupported(pat->s)) {
+		rerror(r, "error parsing regexp: %s", regex_unsupported(pat->s));
 		return -1;
 	}
 	if (regex_too_costly(pat->s)) {
@@ -1339,6 +1538,7 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 	strbuf__init(&b);
 	for (f = a[0].s; f < a[0].s + a[0].len; f++) {
 		bool minus = false, plus = false, space = false, zero = false, sharp = false;
+		bool sharp_v;
 		int width = -1, prec = -1;
 		char num[512], cfmt[32], verb;
 		const struct val *v;
@@ -1378,6 +1578,9 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			break;
 		}
 		verb = *f;
+		sharp_v = verb == 'v' && sharp;
+		if (verb == 'v')
+			plus = sharp = false;	/* Go's %+v / %#v flags, not a sign */
 		if (verb == '%') {
 			strbuf__puts(&b, "%");
 			continue;
@@ -1410,6 +1613,18 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 			if (v->k == V_FLOAT && (plus || prec >= 0)) {
 				/* %v of a float is %g */
 				goto do_g;
+			}
+			if (v->k == V_STRING && sharp_v) {
+				/* %#v: Go syntax, a quoted string */
+				struct strbuf t;
+
+				strbuf__init(&t);
+				go_quote(&t, v->s, v->len);
+				pad(&b, t.buf ? t.buf : "", t.len, width, minus, false);
+				if (t.oom)
+					b.oom = true;
+				strbuf__free(&t);
+				break;
 			}
 			if (v->k == V_INT) {
 				cfmt[cl++] = 'l';
@@ -1488,7 +1703,8 @@ static int fn_printf(struct rctx *r, struct val *a, size_t n, struct val *out)
 				cfmt[cl] = '\0';
 				if (v->i < 0) {
 					/* Go prints -ff, not the two's complement */
-					snprintf(num, sizeof(num), "-%llx", (unsigned long long)-(v->i + 1) + 1);
+					snprintf(num, sizeof(num), "-%llx",
+						 (unsigned long long)-(v->i + 1) + 1);
 					if (verb == 'X')
 						for (char *c = num; *c; c++)
 							if (*c >= 'a' && *c <= 'f')
@@ -1658,6 +1874,11 @@ struct parser {
 	size_t errlen;
 	unsigned int nnodes;
 	unsigned int depth;
+	unsigned int with_depth;	/* inside with/range: . is a value */
+	struct {
+		size_t off, len;	/* name in the source */
+	} vars[TMPL_MAX_VARS];		/* declared variables in scope */
+	unsigned int nvars;
 	bool trim_next;		/* the last action ended with -}} */
 	bool constant;
 };
@@ -1948,8 +2169,18 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		perror_at(p, t->off, "bad number syntax: \"%.*s...\"", 20, s);
 		return false;
 	}
-	memcpy(buf, s, t->len);
-	buf[t->len] = '\0';
+	/* Go allows '_' between digits: 1_000 */
+	for (size_t i = 0, o = 0; i <= t->len; i++) {
+		if (i < t->len && s[i] == '_') {
+			if (!i || i + 1 >= t->len || !is_alnum(s[i - 1]) || s[i - 1] == '_' ||
+			    !is_alnum(s[i + 1])) {
+				perror_at(p, t->off, "bad number syntax: \"%.*s\"", (int)t->len, s);
+				return false;
+			}
+			continue;
+		}
+		buf[o++] = i < t->len ? s[i] : '\0';
+	}
 	is_float = !((buf[0] == '0' || ((buf[0] == '-' || buf[0] == '+') && buf[1] == '0')) &&
 		     strchr(buf, 'x')) && strpbrk(buf, ".eE");
 	errno = 0;
@@ -1960,7 +2191,7 @@ static bool parse_number(struct parser *p, const struct tok *t, struct arg *a)
 		a->type = ARG_INT;
 		a->i = strtoll(buf, &end, 0);
 	}
-	if (*end || errno || strchr(buf, '_') || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
+	if (*end || errno || !strcmp(buf, "-") || isinf(a->f) || isnan(a->f)) {
 		perror_at(p, t->off, "bad number syntax: \"%s\"", buf);
 		return false;
 	}
@@ -1987,8 +2218,15 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 	a->type = ARG_DATA;
 	a->src = SRC_ROOT;
 	if (t->type == TOK_VAR) {
+		for (i = p->nvars; i-- > 0;)
+			if (p->vars[i].len == t->len &&
+			    !memcmp(p->s + p->vars[i].off, p->s + t->off, t->len))
+				break;
 		if (t->len == 1) {
 			a->src = SRC_ROOT;
+		} else if (i != (size_t)-1) {
+			a->src = SRC_VAR;
+			a->var = (int)i;
 		} else {
 			for (i = 0; i < 4; i++)
 				if (tok_is(p, t, names[i].var))
@@ -2001,7 +2239,8 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 				if (j < p->len && (p->s[j] == '=' ||
 						   (p->s[j] == ':' && j + 1 < p->len &&
 						    p->s[j + 1] == '='))) {
-					perror_at(p, j, "variable declarations are not supported");
+					perror_at(p, j, "a variable can only be declared at the "
+						  "start of an action or a range");
 					return false;
 				}
 				perror_at(p, t->off, "undefined variable \"%.*s\"",
@@ -2011,8 +2250,10 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 			a->src = names[i].src;
 		}
 	} else {
-		/* a .Field: first field of the root */
+		/* a .Field: of the root, or of the value of the {{with}} */
 		p->pos = t->off;
+		if (p->with_depth)
+			a->src = SRC_DOT;
 	}
 	/* field chain: only directly attached ".name" (no space before) */
 	for (;;) {
@@ -2037,7 +2278,8 @@ static bool parse_data(struct parser *p, const struct tok *t, struct arg *a)
 				return false;
 			}
 			a->src = names[i].src;
-		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS) && !a->key) {
+		} else if ((a->src == SRC_LABELS || a->src == SRC_EXT_LABELS ||
+			    a->src == SRC_DOT || a->src == SRC_VAR) && !a->key) {
 			a->key = strndup(p->s + f.off + 1, f.len - 1);
 			if (!a->key) {
 				p->oom = true;
@@ -2114,6 +2356,11 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 	case TOK_FIELD:
 		return parse_data(p, t, a);
 	case TOK_DOT:
+		if (p->with_depth) {
+			a->type = ARG_DATA;
+			a->src = SRC_DOT;
+			return true;
+		}
 		perror_at(p, t->off, "the data itself cannot be used, only its fields "
 			  "($labels, $value, ...)");
 		return false;
@@ -2141,7 +2388,8 @@ static bool parse_operand(struct parser *p, const struct tok *t, struct arg *a)
 		a->pipe = parse_pipe(p, TOK_RPAREN, t->off);
 		p->depth--;
 		if (a->pipe && p->pos < p->len && p->s[p->pos] == '.') {
-			perror_at(p, p->pos, "fields of a parenthesized pipeline are not supported");
+			perror_at(p, p->pos,
+				  "fields of a parenthesized pipeline are not supported");
 			return false;
 		}
 		return a->pipe != NULL;
@@ -2298,9 +2546,17 @@ enum term {
 
 static enum term parse_list(struct parser *p, struct node **list, size_t *term_off);
 
-/* After "{{ if": the condition, the branches, up to and including {{end}}. */
-static struct node *parse_if(struct parser *p, size_t off)
+/*
+ * After "{{ if" or "{{ with": the pipeline, the branches, up to and
+ * including {{end}}.  Inside the first branch of a with, "." is the
+ * pipeline's value; "{{ else if" chains a nested if.
+ */
+static bool parse_range_vars(struct parser *p, struct node *n, unsigned int *nvars);
+
+static struct node *parse_branch(struct parser *p, size_t off, enum node_type type)
 {
+	const char *what = type == NODE_WITH ? "with" : type == NODE_RANGE ? "range" : "if";
+	unsigned int nvars = p->nvars, body_vars;
 	struct node *n;
 	enum term term;
 	size_t toff;
@@ -2312,40 +2568,64 @@ static struct node *parse_if(struct parser *p, size_t off)
 	n = pcalloc(p, 1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->type = NODE_IF;
+	n->type = type;
 	n->off = off;
+	n->var1 = n->var2 = -1;
+	body_vars = nvars;
+	if (!parse_range_vars(p, n, &body_vars))
+		goto err;
+	if (type != NODE_RANGE && n->var2 >= 0) {
+		perror_at(p, off, "too many declarations in %s", what);
+		goto err;
+	}
 	{
 		struct tok t;
 
 		peek_tok(p, &t);
 		if (t.type == TOK_RDELIM) {
-			perror_at(p, t.off, "missing value for if");
+			perror_at(p, t.off, "missing value for %s", what);
 			goto err;
 		}
 	}
 	n->pipe = parse_pipe(p, TOK_RDELIM, off);
 	if (!n->pipe)
 		goto err;
+	/* variables: those of the range header, and any declared in a
+	 * branch, live until the branch ends */
+	p->nvars = body_vars;
+	if (type != NODE_IF)
+		p->with_depth++;
 	term = parse_list(p, &n->then, &toff);
+	if (type != NODE_IF)
+		p->with_depth--;
+	p->nvars = nvars;
 	switch (term) {
 	case TERM_END:
 		break;
 	case TERM_ELSE:
+		p->nvars = body_vars;
 		term = parse_list(p, &n->els, &toff);
+		p->nvars = nvars;
 		if (term == TERM_END)
 			break;
 		if (term == TERM_ELSE || term == TERM_ELSE_IF)
 			perror_at(p, toff, "expected end; found {{else}}");
 		else if (term == TERM_EOF)
-			perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+			perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	case TERM_ELSE_IF:
-		n->els = parse_if(p, toff);
+		if (type != NODE_IF) {
+			/* Go (before 1.23) allows "else if" in if only */
+			perror_at(p, toff, "unexpected <if> in input: {{else if}} only "
+				  "continues an {{if}}");
+			goto err;
+		}
+		n->els = parse_branch(p, toff, NODE_IF);
 		if (!n->els)
 			goto err;
 		break;
 	case TERM_EOF:
-		perror_at(p, off, "unexpected EOF: {{if}} without {{end}}");
+		perror_at(p, off, "unexpected EOF: {{%s}} without {{end}}", what);
 		goto err;
 	default:
 		goto err;
@@ -2355,6 +2635,133 @@ static struct node *parse_if(struct parser *p, size_t off)
 err:
 	nodes_free(n);
 	return NULL;
+}
+
+/* Read "$name" at p->pos (after spaces); false if there is none. */
+static bool read_var(struct parser *p, struct tok *t)
+{
+	size_t save = p->pos;
+
+	next_tok(p, t);
+	if (t->type == TOK_VAR && t->len > 1)
+		return true;
+	p->pos = save;
+	return false;
+}
+
+static void skip_spaces(struct parser *p)
+{
+	while (p->pos < p->len && is_space(p->s[p->pos]))
+		p->pos++;
+}
+
+static bool declare(struct parser *p, const struct tok *t, int *slot)
+{
+	if (p->nvars >= TMPL_MAX_VARS) {
+		perror_at(p, t->off, "too many variables (limit %d)", TMPL_MAX_VARS);
+		return false;
+	}
+	p->vars[p->nvars].off = t->off;
+	p->vars[p->nvars].len = t->len;
+	*slot = (int)p->nvars++;
+	return true;
+}
+
+/*
+ * "{{ range $e := X }}", "{{ range $k, $v := X }}", "{{ if $x := X }}":
+ * declare the variables for the branches (into *nvars); without ":="
+ * nothing is read.
+ */
+static bool parse_range_vars(struct parser *p, struct node *n, unsigned int *nvars)
+{
+	size_t save = p->pos, saved_n = p->nvars;
+	struct tok a, b;
+	bool two = false;
+
+	if (!read_var(p, &a)) {
+		*nvars = p->nvars;
+		return true;
+	}
+	skip_spaces(p);
+	if (p->pos < p->len && p->s[p->pos] == ',') {
+		p->pos++;
+		if (!read_var(p, &b)) {
+			perror_at(p, p->pos, "range can only initialize variables");
+			return false;
+		}
+		two = true;
+		skip_spaces(p);
+	}
+	if (p->pos + 1 >= p->len || p->s[p->pos] != ':' || p->s[p->pos + 1] != '=') {
+		if (two) {
+			perror_at(p, p->pos, "expected := after range variables");
+			return false;
+		}
+		p->pos = save;		/* a pipeline starting with a variable */
+		*nvars = p->nvars;
+		return true;
+	}
+	p->pos += 2;
+	/* declared after the pipeline is parsed: it cannot see them */
+	if (!declare(p, two ? &b : &a, &n->var1) || (two && !declare(p, &a, &n->var2)))
+		return false;
+	*nvars = p->nvars;
+	p->nvars = (unsigned int)saved_n;
+	return true;
+}
+
+/*
+ * "{{ $x := pipeline }}" (declare) or "{{ $x = pipeline }}" (assign) at the
+ * start of an action.  Returns the node, NULL on error, or sets *none
+ * when the action is not one.
+ */
+static struct node *parse_set(struct parser *p, size_t act, bool *none)
+{
+	size_t save = p->pos, i;
+	struct node *n;
+	bool decl;
+	struct tok t;
+	int slot;
+
+	*none = false;
+	if (!read_var(p, &t)) {
+		*none = true;
+		return NULL;
+	}
+	skip_spaces(p);
+	decl = p->pos + 1 < p->len && p->s[p->pos] == ':' && p->s[p->pos + 1] == '=';
+	if (!decl && !(p->pos < p->len && p->s[p->pos] == '=' &&
+		       (p->pos + 1 >= p->len || p->s[p->pos + 1] != '='))) {
+		p->pos = save;
+		*none = true;
+		return NULL;
+	}
+	p->pos += decl ? 2 : 1;
+	if (!decl) {
+		for (i = p->nvars; i-- > 0;)
+			if (p->vars[i].len == t.len &&
+			    !memcmp(p->s + p->vars[i].off, p->s + t.off, t.len))
+				break;
+		if (i == (size_t)-1) {
+			perror_at(p, t.off, "undefined variable \"%.*s\"", (int)t.len,
+				  p->s + t.off);
+			return NULL;
+		}
+		slot = (int)i;
+	}
+	n = pcalloc(p, 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->type = NODE_SET;
+	n->off = act;
+	n->var2 = -1;
+	n->pipe = parse_pipe(p, TOK_RDELIM, act);
+	if (!n->pipe || (decl && !declare(p, &t, &slot))) {
+		nodes_free(n);
+		return NULL;
+	}
+	n->var1 = slot;
+	return n;
 }
 
 /* Expect the closing }} of a keyword action (else, end). */
@@ -2457,8 +2864,13 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 		peek_tok(p, &t);
 		if (t.type == TOK_IDENT && is_keyword(p, &t)) {
 			next_tok(p, &t);
-			if (tok_is(p, &t, "if")) {
-				if (!append_node(&tail, parse_if(p, act)))
+			if (tok_is(p, &t, "if") || tok_is(p, &t, "with") ||
+			    tok_is(p, &t, "range")) {
+				enum node_type type = tok_is(p, &t, "if") ? NODE_IF :
+						      tok_is(p, &t, "with") ? NODE_WITH :
+						      NODE_RANGE;
+
+				if (!append_node(&tail, parse_branch(p, act, type)))
 					return TERM_ERROR;
 				continue;
 			}
@@ -2480,6 +2892,17 @@ static enum term parse_list(struct parser *p, struct node **list, size_t *term_o
 			perror_at(p, t.off, "\"%.*s\" is not supported in alert templates",
 				  (int)t.len, p->s + t.off);
 			return TERM_ERROR;
+		}
+		if (t.type == TOK_VAR) {
+			bool none;
+
+			n = parse_set(p, act, &none);
+			if (n) {
+				append_node(&tail, n);
+				continue;
+			}
+			if (!none)
+				return TERM_ERROR;
 		}
 		n = pcalloc(p, 1, sizeof(*n));
 		if (!n)
@@ -2591,6 +3014,28 @@ static int eval_data(struct rctx *r, const struct arg *a, struct val *out)
 			}
 		out->len = strlen(out->s);
 		return 0;
+	case SRC_DOT:
+	case SRC_VAR: {
+		const struct val *v = a->src == SRC_DOT ? &r->dot : &r->vars[a->var];
+
+		if (!a->key) {
+			*out = *v;
+			return 0;
+		}
+		if (v->k != V_MAP) {
+			rerror(r, "can't evaluate field %s in type %s", a->key, vtype(v));
+			return -1;
+		}
+		out->k = V_STRING;
+		out->s = "";	/* missingkey=zero */
+		for (i = 0; i < v->mn; i++)
+			if (!strcmp(v->m[i].name, a->key)) {
+				out->s = v->m[i].value ? v->m[i].value : "";
+				break;
+			}
+		out->len = strlen(out->s);
+		return 0;
+	}
 	default:
 		rerror(r, "internal error: bad data source");
 		return -1;
@@ -2693,11 +3138,72 @@ static int eval_pipe(struct rctx *r, const struct pipe *pp, struct val *out)
 	return 0;
 }
 
+static int exec_list(struct rctx *r, const struct node *n);
+
+/*
+ * range over a map: keys in sorted order (as Go), "." the value, the
+ * optional variables the value (and the key).  An empty map or a false
+ * value runs the else branch; other values cannot be ranged over.
+ */
+static int exec_range(struct rctx *r, const struct node *n, const struct val *v)
+{
+	const struct label **sorted;
+	struct val saved = r->dot;
+	size_t i;
+	int ret = 0;
+
+	if (v->k == V_NIL || (v->k == V_MAP && !v->mn))
+		return exec_list(r, n->els);
+	if (v->k != V_MAP) {
+		rerror(r, "range can't iterate over %s", vtype(v));
+		return -1;
+	}
+	sorted = calloc(v->mn, sizeof(*sorted));
+	if (!sorted) {
+		r->oom = true;
+		rerror(r, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < v->mn; i++)
+		sorted[i] = &v->m[i];
+	qsort(sorted, v->mn, sizeof(*sorted), label_cmp);
+	for (i = 0; i < v->mn && !ret; i++) {
+		struct val e = { .k = V_STRING };
+
+		if (++r->steps > TMPL_MAX_STEPS) {
+			rerror(r, "execution took more than %d steps", TMPL_MAX_STEPS);
+			ret = -1;
+			break;
+		}
+		e.s = sorted[i]->value ? sorted[i]->value : "";
+		e.len = strlen(e.s);
+		r->dot = e;
+		if (n->var1 >= 0)
+			r->vars[n->var1] = e;
+		if (n->var2 >= 0) {
+			struct val k = { .k = V_STRING };
+
+			k.s = sorted[i]->name;
+			k.len = strlen(k.s);
+			r->vars[n->var2] = k;
+		}
+		ret = exec_list(r, n->then);
+	}
+	free(sorted);
+	r->dot = saved;
+	return ret;
+}
+
 static int exec_list(struct rctx *r, const struct node *n)
 {
 	struct val v;
 
 	for (; n; n = n->next) {
+		/* nested ranges multiply: bound the work, not only the output */
+		if (++r->steps > TMPL_MAX_STEPS) {
+			rerror(r, "execution took more than %d steps", TMPL_MAX_STEPS);
+			return -1;
+		}
 		switch (n->type) {
 		case NODE_TEXT:
 			strbuf__append(r->out, n->text, n->len);
@@ -2710,7 +3216,34 @@ static int exec_list(struct rctx *r, const struct node *n)
 		case NODE_IF:
 			if (eval_pipe(r, n->pipe, &v))
 				return -1;
+			if (n->var1 >= 0)
+				r->vars[n->var1] = v;
 			if (exec_list(r, truth(&v) ? n->then : n->els))
+				return -1;
+			break;
+		case NODE_WITH:
+			if (eval_pipe(r, n->pipe, &v))
+				return -1;
+			if (n->var1 >= 0)
+				r->vars[n->var1] = v;
+			if (truth(&v)) {
+				struct val saved = r->dot;
+
+				r->dot = v;
+				if (exec_list(r, n->then))
+					return -1;
+				r->dot = saved;
+			} else if (exec_list(r, n->els)) {
+				return -1;
+			}
+			break;
+		case NODE_SET:
+			if (eval_pipe(r, n->pipe, &v))
+				return -1;
+			r->vars[n->var1] = v;
+			break;
+		case NODE_RANGE:
+			if (eval_pipe(r, n->pipe, &v) || exec_range(r, n, &v))
 				return -1;
 			break;
 		}

@@ -12,13 +12,16 @@
  *   (Prometheus defines $labels := .Labels and so on);
  *   pipelines "a | f b", parenthesized pipelines, string ("..." and `raw`),
  *   integer, float, true/false/nil literals;
- *   if / else if / else / end;
+ *   if / else if / else / end; with / else / end ("." is the value);
+ *   range over a map (sorted keys; "." the value; optional
+ *   "$v :=" or "$k, $v :=") / else / end; variables "$x := pipeline" and
+ *   "$x = pipeline" at the start of an action, scoped as in Go;
  *   functions: and or not eq ne lt le gt ge len index print printf println
  *   urlquery humanize humanize1024 humanizeDuration humanizePercentage
  *   humanizeTimestamp toUpper toLower title match reReplaceAll stripPort
  *   stripDomain safeHtml.
  * Anything else (unknown function or variable, define/template/block,
- * range/with, variable declarations, unbalanced actions) is refused at
+ * break/continue, unbalanced actions) is refused at
  * compile time with the byte offset of the construct in the template.
  *
  * Values are typed as in Go: a float ($value, 1.5), an int (1), a string,
@@ -29,8 +32,14 @@
  * Go's %v: shortest representation, exponent from 1e+06 and below 1e-04.
  *
  * Differences from Prometheus, by necessity: match and reReplaceAll use
- * POSIX extended regexes (regcomp), not RE2; toUpper/toLower/title change
- * ASCII letters only; the "query" family of functions is not available.
+ * POSIX extended regexes (regcomp), not RE2 (no \d, (?i), lazy
+ * quantifiers); toUpper/toLower/title map ASCII, Latin-1, Latin
+ * Extended-A, Greek and Cyrillic letters, other scripts are left as they
+ * are; execution error messages are Go's without the template position
+ * prefix; the "query" family of functions is not available.
+ *
+ * Golden outputs from promtool 2.42 are in tests/rules/template_golden*
+ * and checked by tests/unit/test_template.c.
  */
 #ifndef BPFWATCH_TEMPLATE_H
 #define BPFWATCH_TEMPLATE_H
@@ -43,7 +52,9 @@
 #define TMPL_MAX_TEXT		(64 * 1024)	/* template source bytes */
 #define TMPL_MAX_NODES		4096		/* parsed nodes per template */
 #define TMPL_MAX_DEPTH		64		/* nested if / parentheses */
+#define TMPL_MAX_VARS		32		/* variables in scope */
 #define TMPL_MAX_OUTPUT		(256 * 1024)	/* rendered bytes */
+#define TMPL_MAX_STEPS		100000		/* actions executed per render */
 
 struct tmpl;
 

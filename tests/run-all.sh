@@ -29,6 +29,7 @@ run() {
 }
 
 run "unit tests" sh tests/run-unit.sh "$OUT"/tests/test_*
+run "rules conformance" sh tests/rules/run-conformance.sh
 
 if [ "$(id -u)" != 0 ]; then
 	if [ "${BPFWATCH_ALLOW_SKIP:-0}" = 1 ]; then

@@ -552,6 +552,22 @@ static void test_corrupt(void **state)
 	assert_true(corrupt);
 	for_state__free(fs);
 
+	/* too many lines: refused before anything is sized by them */
+	{
+		size_t big = FOR_STATE_MAX_RECORDS + 2;
+		char *nl = malloc(big);
+
+		assert_non_null(nl);
+		memset(nl, '\n', big);
+		write_text(path, nl, big);
+		free(nl);
+		fs = for_state__load(path, &corrupt, err, sizeof(err));
+		assert_null(fs);
+		assert_int_equal(errno, EFBIG);
+		assert_non_null(strstr(err, "more than 100000 records"));
+		unlink(path);
+	}
+
 	/* saving over a state directory that vanished fails cleanly */
 	unlink(aside);
 	rmdir(dir);

@@ -303,6 +303,9 @@ static void test_regex(void **state)
 	assert_eval(db, "label_replace(m{v=\"x.y\"}, \"d\", \"$2-$1\", \"v\", \"(\\\\w)\\\\.(\\\\w)\")",
 		    0, "m{d=\"y-x\", v=\"x.y\"} => 4 @[0]\n");
 
+	assert_eval(db, "label_join(m{v=\"123\"}, \"j\", \"-\", \"v\", \"v\", \"x\", \"v\", \"v\", \"v\", \"__name__\")",
+		    0, "m{j=\"123-123--123-123-123-m\", v=\"123\"} => 1 @[0]\n");
+
 	/* nested repetitions that would make regcomp allocate gigabytes */
 	n = promql_parse("m{v=~\"((a{99}){99}){99}\"}", &err);
 	assert_null(n);
@@ -325,7 +328,7 @@ static void test_parse_print(void **state)
 		{ "x[1d:] @ 100", "x[1d:] @ 100.000" },
 		{ "topk(3, x) without (a)", "topk without (a) (3, x)" },
 		{ "{__name__=~\"a|b\"}", "{__name__=~\"a|b\"}" },
-		{ "1e3 + 0x10 - Inf", "1000 + 16 - +Inf" },
+		{ "1e3 + 0x10 - Inf", "1000 + 16 - Inf" },
 		{ "`raw\\n`", "\"raw\\\\n\"" },
 		{ "\"\\x41\\u00e9\\101\"", "\"A\u00e9A\"" },
 		{ "by", "by" },
@@ -376,6 +379,132 @@ static void test_parse_errors(void **state)
 		assert_int_equal(err.line, c[i].line);
 		assert_int_equal(errno, EINVAL);
 	}
+}
+
+static int failing_select(void *ctx, const struct promql_matcher *const *m, size_t n,
+			  int64_t mint, int64_t maxt, promql_emit_fn emit, void *ectx)
+{
+	(void)ctx, (void)m, (void)n, (void)mint, (void)maxt, (void)emit, (void)ectx;
+	return -EIO;
+}
+
+/* Storage errors reach the caller; deep nesting is refused at parse time
+ * so evaluation can never run out of stack. */
+static void test_limits_and_storage_errors(void **state)
+{
+	struct promql_storage st = { .select = failing_select };
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *deep, *chain;
+	size_t i;
+
+	(void)state;
+	n = promql_parse("sum(rate(x[5m]))", &err);
+	assert_non_null(n);
+	assert_int_equal(promql_eval_instant(n, &st, 0, NULL, &r, &err), -EIO);
+	assert_string_equal(err.msg, "select: Input/output error");
+	assert_int_equal(r.n, 0);
+	promql_free(n);
+
+	deep = malloc(1000);
+	assert_non_null(deep);
+	for (i = 0; i < 300; i++) {
+		deep[i] = '(';
+		deep[301 + i] = ')';
+	}
+	deep[300] = '1';
+	deep[601] = 0;
+	assert_null(promql_parse(deep, &err));
+	assert_string_equal(err.msg, "expression nested too deeply (limit 256)");
+	assert_int_equal(err.col, 257);
+	free(deep);
+
+	chain = malloc(4 * 2000 + 1);
+	assert_non_null(chain);
+	for (i = 0; i < 2000; i++)
+		memcpy(chain + 4 * i, "1 + ", 4);
+	chain[4 * 2000 - 3] = 0;	/* "1 + 1 + ... + 1" */
+	assert_null(promql_parse(chain, &err));
+	assert_string_equal(err.msg, "expression nested too deeply (limit 1024)");
+	chain[4 * 500 - 3] = 0;
+	n = promql_parse(chain, &err);
+	assert_non_null(n);
+	promql_free(n);
+	free(chain);
+}
+
+static void test_at_start_end(void **state)
+{
+	static const char *const s[] = {
+		"x", "0+1x10",
+		NULL,
+	};
+	struct promql_mem *db = load(s);
+	struct promql_storage st;
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *out;
+
+	(void)state;
+	promql_mem__storage(db, &st);
+	/* in a range query, start() and end() are the query's bounds */
+	n = promql_parse("x @ start() - x @ end() + x", &err);
+	assert_non_null(n);
+	out = promql_node_str(n);
+	assert_string_equal(out, "x @ start() - x @ end() + x");
+	free(out);
+	assert_int_equal(promql_eval_range(n, &st, 120000, 240000, 60000, NULL, &r, &err), 0);
+	out = promql_result_str(&r);
+	assert_string_equal(out, "{} => 0 @[120000] 1 @[180000] 2 @[240000]\n");
+	free(out);
+	promql_result_free(&r);
+	promql_free(n);
+	promql_mem__free(db);
+}
+
+static void test_json(void **state)
+{
+	static const char *const s[] = {
+		"up{job=\"a\\\"b\",x=\"\\n\"}", "1 2.5",
+		NULL,
+	};
+	struct promql_mem *db = load(s);
+	struct promql_storage st;
+	struct promql_result r;
+	struct promql_error err;
+	struct promql_node *n;
+	char *j;
+
+	(void)state;
+	promql_mem__storage(db, &st);
+	n = promql_parse("up", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 61500, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 61500);
+	assert_string_equal(j, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+			       "\"job\":\"a\\\"b\",\"x\":\"\\u000a\"},\"value\":[61.5,\"2.5\"]}]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+
+	n = promql_parse("up[2m]", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 60000, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 60000);
+	assert_string_equal(j, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+			       "\"job\":\"a\\\"b\",\"x\":\"\\u000a\"},\"values\":[[0,\"1\"],[60,\"2.5\"]]}]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+
+	n = promql_parse("1 / 0", &err);
+	assert_int_equal(promql_eval_instant(n, &st, 1000, NULL, &r, &err), 0);
+	j = promql_result_json(&r, 1000);
+	assert_string_equal(j, "{\"resultType\":\"scalar\",\"result\":[1,\"+Inf\"]}");
+	free(j);
+	promql_result_free(&r);
+	promql_free(n);
+	promql_mem__free(db);
 }
 
 static void test_max_lookback(void **state)
@@ -467,7 +596,11 @@ static void test_eval_errors_and_limits(void **state)
 		    "vector cannot contain metrics with the same labelset");
 	assert_eval(db, "count_values(\"1x\", x)", 0, "invalid label name \"1x\"");
 	assert_eval(db, "label_replace(x, \"a\", \"b\", \"c\", \"(\")", 0,
-		    "invalid regular expression in label_replace(): (");
+		    "invalid regular expression in label_replace(): (: Unmatched ( or \\(");
+	/* glibc would read a lazy group greedily and capture something else */
+	assert_eval(db, "label_replace(x, \"a\", \"$1\", \"a\", \"(.*?)1\")", 0,
+		    "invalid regular expression in label_replace(): (.*?)1: non-greedy repetition is not supported in capturing regexes");
+	assert_eval(db, "count(x{a=~\".*?1\"})", 0, "{} => 1 @[0]\n");
 	assert_eval(db, "holt_winters(x[5m], 2, 0.5)", 300000,
 		    "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
 	promql_mem__storage(db, &st);
@@ -526,6 +659,9 @@ int main(void)
 		cmocka_unit_test(test_eval_range),
 		cmocka_unit_test(test_eval_errors_and_limits),
 		cmocka_unit_test(test_topk_order_and_sort),
+		cmocka_unit_test(test_limits_and_storage_errors),
+		cmocka_unit_test(test_at_start_end),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

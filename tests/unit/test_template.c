@@ -379,8 +379,8 @@ static void test_compile_errors(void **state)
 	expect_compile_error("{{ define \"x\" }}{{ end }}", 3, "\"define\" is not supported");
 	expect_compile_error("{{ template \"x\" }}", 3, "\"template\" is not supported");
 	expect_compile_error("{{ block \"x\" . }}{{ end }}", 3, "\"block\" is not supported");
-	expect_compile_error("{{ range $labels }}{{ end }}", 3, "\"range\" is not supported");
-	expect_compile_error("{{ $x := 1 }}", 6, "variable declarations are not supported");
+	expect_compile_error("{{ if 1 }}{{ break }}{{ end }}", 13, "\"break\" is not supported");
+	expect_compile_error("{{ 1 | printf \"%d\" $x := 1 }}", 22, "can only be declared at the start");
 	expect_compile_error("{{ }}", 3, "missing value for command");
 	expect_compile_error("{{ humanize }}", 3, "wrong number of args for humanize: want 1 got 0");
 	expect_compile_error("{{ $value | humanize 1 }}", 12, "wrong number of args for humanize");
@@ -396,7 +396,21 @@ static void test_compile_errors(void **state)
 	expect_compile_error("{{ 1 | $value }}", 7, "non-function in pipeline stage 2");
 	expect_compile_error("{{ match \"(\" \"x\" }}", 9, "error parsing regexp");
 	expect_compile_error("{{ reReplaceAll \"((a+)+)+++++++++++++++++++\" \"\" \"x\" }}", 16,
+			     "invalid nested repetition operator");
+	expect_compile_error("{{ reReplaceAll \"((((((((((a+)+)+)+)+)+)+)+)+)+){30}\" \"\" \"x\" }}", 16,
 			     "too large once repetitions are expanded");
+	/* patterns that take glibc's regcomp seconds or more */
+	expect_compile_error("{{ match \"((.*|a*|b*|c*|d*)+){8}\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"((((((((((.*)+)+)+)+)+)+)+)+)+)+\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"(a|)+\" \"x\" }}", 9,
+			     "a repeated group that can match the empty string");
+	expect_compile_error("{{ match \"a+?\" \"x\" }}", 9, "lazy quantifiers");
+	expect_compile_error("{{ match \"\\\\d+\" \"x\" }}", 9, "use [0-9]");
+	/* and what real rules use is fine */
+	expect_render("{{ reReplaceAll \"([a-z]+\\\\.)+\" \"\" \"a.b.c\" }}", 0, "c");
+	expect_render("{{ if match \"^(foo|bar)+[0-9]{1,3}$\" \"foobar12\" }}y{{ end }}", 0, "y");
 }
 
 /* Deep nesting and huge inputs are refused, not recursed into. */
@@ -428,6 +442,104 @@ static void test_limits(void **state)
 	assert_non_null(t);
 	assert_false(tmpl__is_constant(t));
 	tmpl__free(t);
+}
+
+/* with: "." is the value (checked with promtool 2.42, as golden2) */
+static void test_with(void **state)
+{
+	(void)state;
+	expect_render("{{ with $labels.cluster -}} on cluster {{ . }}{{- end }}.", 2.5, ".");
+	expect_render("{{ with $labels.job -}} on job {{ . }}{{- end }}.", 2.5, "on job node.");
+	expect_render("{{ with $labels }}{{ .job }}/{{ .nosuch }}{{ end }}", 2.5, "node/");
+	expect_render("{{ with $value }}{{ . | humanize }}{{ else }}zero{{ end }}", 2.5, "2.5");
+	expect_render("{{ with $value }}{{ . | humanize }}{{ else }}zero{{ end }}", 0, "zero");
+	expect_render("{{ with $labels.job }}{{ with $labels.instance }}{{ . }}{{ end }}-{{ . }}"
+		      "{{ end }}", 2.5, "node1.example.com:9100-node");
+	expect_render("{{ with .Labels }}{{ .instance }}{{ end }}", 2.5, "node1.example.com:9100");
+	expect_render("{{ with $value }}{{ $.Labels.job }}{{ . }}{{ end }}", 2.5, "node2.5");
+	expect_render("{{ with \"\" }}a{{ else }}b{{ end }}", 2.5, "b");
+	expect_render_error("{{ with $labels.job }}{{ .x }}{{ end }}", 2.5,
+			    "can't evaluate field x in type string");
+	expect_compile_error("{{ with 0 }}x{{ else if 1 }}y{{ end }}", 13, "unexpected <if>");
+	expect_compile_error("{{ with 1 }}x", 0, "{{with}} without {{end}}");
+	/* "." means the data only inside with */
+	expect_compile_error("{{ with 1 }}{{ . }}{{ end }}{{ . }}", 31, "the data itself");
+}
+
+/* range and variables (outputs checked with promtool 2.42) */
+static void test_range_vars(void **state)
+{
+	static const struct label l[] = {
+		{ "__name__", "m" }, { "job", "node" }, { "instance", "h:9100" },
+	};
+	static const struct label e[] = { { "cluster", "c1" } };
+	static const struct {
+		const char *t, *want;
+	} cases[] = {
+		{ "{{ range $labels }}{{ . }},{{ end }}", "m,h:9100,node," },
+		{ "{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}",
+		  "__name__=m instance=h:9100 job=node " },
+		{ "{{ range $v := $labels }}{{ $v }};{{ end }}", "m;h:9100;node;" },
+		{ "{{ range $externalLabels }}x{{ else }}empty{{ end }}", "x" },
+		{ "{{ $x := $value }}{{ $x }} {{ $x = humanize 1234 }}{{ $x }}", "2.5 1.234k" },
+		{ "{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21" },
+		{ "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2" },
+		{ "{{ range $k, $v := $labels }}{{ if eq $k \"job\" }}{{ $v | toUpper }}"
+		  "{{ end }}{{ end }}", "NODE" },
+		{ "{{ $labels := \"x\" }}{{ $labels }}", "x" },
+		{ "{{ $m := .Labels }}{{ $m.job }}{{ range $m }}{{ end }}", "node" },
+		{ "{{- range $k, $v := $labels -}} {{ $k }} {{- end -}}", "__name__instancejob" },
+		{ "{{ with $x := $labels.job }}{{ $x }}{{ end }}", "node" },
+		{ "{{ if $x := $labels.nosuch }}a{{ else }}[{{ $x }}]{{ end }}", "[]" },
+	};
+	struct tmpl_data d = { l, 3, e, 1, "", 2.5 };
+	struct tmpl_data empty = { l, 0, e, 0, "", 2.5 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256], *s;
+		size_t off;
+		struct tmpl *t = tmpl__compile(cases[i].t, strlen(cases[i].t), &off, err,
+					       sizeof(err));
+
+		if (!t) {
+			print_error("%s: compile error at %zu: %s\n", cases[i].t, off, err);
+			fail();
+		}
+		s = tmpl__expand(t, &d);
+		if (strcmp(s, cases[i].want)) {
+			print_error("%s: want [%s] got [%s]\n", cases[i].t, cases[i].want, s);
+			fail();
+		}
+		free(s);
+		tmpl__free(t);
+	}
+	{
+		const char *text = "{{ range $labels }}x{{ else }}empty{{ end }}";
+		struct tmpl *t = tmpl__compile(text, strlen(text), NULL, NULL, 0);
+		char *s = tmpl__expand(t, &empty);
+
+		assert_string_equal(s, "empty");
+		free(s);
+		tmpl__free(t);
+	}
+	expect_render_error("{{ range $value }}{{ end }}", 2.5, "range can't iterate over float64");
+	/* 4^12 iterations of nothing: stopped by the step bound */
+	expect_render_error("{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ range $labels }}{{ range $labels }}{{ range $labels }}"
+			    "{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}"
+			    "{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}", 0,
+			    "execution took more than 100000 steps");
+	/* a variable lives until the end of its control structure */
+	expect_compile_error("{{ range $i, $e := $labels }}{{ $i }}{{ end }}{{ $i }}", 49,
+			     "undefined variable \"$i\"");
+	expect_compile_error("{{ if true }}{{ $y := 1 }}{{ end }}{{ $y }}", 38,
+			     "undefined variable \"$y\"");
+	expect_compile_error("{{ $z = 1 }}", 3, "undefined variable \"$z\"");
+	expect_compile_error("{{ range $a, $b }}{{ end }}", 16, "expected := after range variables");
+	expect_compile_error("{{ if $a, $b := 1 }}{{ end }}", 0, "too many declarations in if");
 }
 
 /*
@@ -502,6 +614,201 @@ static void test_promtool_golden(void **state)
 	}
 }
 
+/*
+ * More golden outputs of Prometheus 2.42 (tests/rules/template_golden2.*):
+ * each template rendered for the series m{instance="h:9100",job="node"}
+ * = 2.5 with external label cluster="c1" and an empty external URL.
+ */
+static const struct {
+	const char *t, *want;
+} golden2[] = {
+	{ "{{ printf \"%x\" 255 }}",
+	  "ff" },
+	{ "{{ printf \"%5s|%-5d|%+d\" \"ab\" 3 4 }}",
+	  "   ab|3    |+4" },
+	{ "{{ printf \"%.3s\" \"abcdef\" }}",
+	  "abc" },
+	{ "{{ printf \"%t %v\" true false }}",
+	  "true false" },
+	{ "{{ printf \"%c\" 65 }}",
+	  "A" },
+	{ "{{ printf \"%e\" 1234.5678 }}",
+	  "1.234568e+03" },
+	{ "{{ printf \"%08.3f\" -3.14159 }}",
+	  "-003.142" },
+	{ "{{ printf \"%+.2e\" 12345.678 }}",
+	  "+1.23e+04" },
+	{ "{{ printf \"%v\" $labels }}",
+	  "map[__name__:m instance:h:9100 job:node]" },
+	{ "{{ printf \"%d\" \"x\" }}",
+	  "%!d(string=x)" },
+	{ "{{ printf \"%\" }}",
+	  "%!(NOVERB)" },
+	{ "{{ printf \"%z\" 1 }}",
+	  "%!z(int=1)" },
+	{ "{{ printf \"%5.1f%%\" 99.44 }}",
+	  " 99.4%" },
+	{ "{{ printf \"%g\" 100000000.0 }}",
+	  "1e+08" },
+	{ "{{ printf \"%G\" 1e-7 }}",
+	  "1E-07" },
+	{ "{{ printf \"%.0f\" 2.5 }}",
+	  "2" },
+	{ "{{ printf \"%6.2f|%-8.3f|\" 3.14159 2.0 }}",
+	  "  3.14|2.000   |" },
+	{ "{{ printf \"%s\" $value }}",
+	  "%!s(float64=2.5)" },
+	{ "{{ printf \"%v\" $value }}",
+	  "2.5" },
+	{ "{{ printf \"%f\" $value }}",
+	  "2.500000" },
+	{ "{{ printf \"%q\" \"a\\\"b\\n\" }}",
+	  "\"a\\\"b\\n\"" },
+	{ "{{ printf \"%x\" \"hi\" }}",
+	  "6869" },
+	{ "{{ printf \"%X\" -255 }}",
+	  "-FF" },
+	{ "{{ printf \"%d %d\" 1 }}",
+	  "1 %!d(MISSING)" },
+	{ "{{ printf \"%3c|\" 66 }}",
+	  "  B|" },
+	{ "{{ printf \"%+v\" 1.5 }}",
+	  "1.5" },
+	{ "{{ printf \"%05d\" -42 }}",
+	  "-0042" },
+	{ "{{ printf \"%.2f\" 1e100 }}",
+	  "10000000000000000159028911097599180468360808563945281389781327557747838772170381060813469985856815104.00" },
+	{ "{{ print 1 2 }}",
+	  "1 2" },
+	{ "{{ print \"a\" \"b\" 1 2 \"c\" }}",
+	  "ab1 2c" },
+	{ "{{ println \"a\" 1 }}",
+	  "a 1\n" },
+	{ "{{ print $value }}",
+	  "2.5" },
+	{ "{{ print true 1.5 }}",
+	  "true 1.5" },
+	{ "{{ len \"h\xc3""\xa9""llo\" }}",
+	  "6" },
+	{ "{{ index $labels \"job\" | toUpper }}",
+	  "NODE" },
+	{ "{{ humanize \"1e3\" }}",
+	  "1k" },
+	{ "{{ humanize -0.001 }}",
+	  "-1m" },
+	{ "{{ humanize1024 -2048 }}",
+	  "-2ki" },
+	{ "{{ humanizePercentage \"0.5\" }}",
+	  "50%" },
+	{ "{{ humanizeTimestamp -1.5 }}",
+	  "1969-12-31 23:59:58.5 +0000 UTC" },
+	{ "{{ humanizeTimestamp 0.0005 }}",
+	  "1970-01-01 00:00:00 +0000 UTC" },
+	{ "{{ humanizeDuration -0.5 }}",
+	  "-500ms" },
+	{ "{{ humanizeDuration 59.999 }}",
+	  "60s" },
+	{ "{{ humanizeDuration 86400 }}",
+	  "1d 0h 0m 0s" },
+	{ "{{ humanize 999.95 }}",
+	  "1000" },
+	{ "{{ humanize 1234.5 }}",
+	  "1.234k" },
+	{ "{{ humanize 0.00012345 }}",
+	  "123.4u" },
+	{ "{{ eq 1 1 }} {{ eq \"a\" \"b\" \"a\" }} {{ ne 1.5 1.5 }} {{ lt 1 2 }} {{ ge \"b\" \"a\" }}",
+	  "true true false true true" },
+	{ "{{ eq true true }} {{ ne true false }}",
+	  "true true" },
+	{ "{{ if and 1 \"\" }}t{{ else }}f{{ end }}",
+	  "f" },
+	{ "{{ or 0 0.0 \"\" }}",
+	  "" },
+	{ "{{ not \"\" }} {{ not 0.0 }} {{ not $labels }}",
+	  "true true false" },
+	{ "{{ reReplaceAll \"[aeiou]\" \"_\" \"education\" }}",
+	  "_d_c_t__n" },
+	{ "{{ reReplaceAll \"^\" \"X\" \"abc\" }}",
+	  "Xabc" },
+	{ "{{ reReplaceAll \"$\" \"X\" \"abc\" }}",
+	  "abcX" },
+	{ "{{ reReplaceAll \"b*\" \"X\" \"abc\" }}",
+	  "XaXcX" },
+	{ "{{ reReplaceAll \"(\\\\w+)@(\\\\w+)\" \"$2 at $1\" \"user@host\" }}",
+	  "host at user" },
+	{ "{{ match \"a.c\" \"xabcx\" }} {{ match \"^abc$\" \"xabcx\" }}",
+	  "true false" },
+	{ "{{ title \"hello_world foo-bar 3rd x.y\" }}",
+	  "Hello_world Foo-Bar 3rd X.Y" },
+	{ "{{ stripPort \"host:\" }} {{ stripPort \":80\" }} {{ stripPort \"[::1]\" }}",
+	  "host  [::1]" },
+	{ "{{ urlquery \"a/b?c=d e\" }}",
+	  "a%2Fb%3Fc%3Dd+e" },
+	{ "{{ 1.0 }} {{ 1e3 }} {{ .5 }} {{ 0.1 }} {{ -0 }} {{ 1_000 }}",
+	  "1 1000 0.5 0.1 0 1000" },
+	{ "{{ \"\\x41\\101\\u00e9\" }}",
+	  "AA\xc3""\xa9""" },
+	{ "{{ $externalURL }}|{{ .ExternalURL }}",
+	  "|" },
+	{ "{{ $labels.job }}{{/* mid */}}{{ $labels.job }}",
+	  "nodenode" },
+	{ "{{ if eq $labels.job \"node\" -}}   trimmed   {{- end }}",
+	  "trimmed" },
+	{ "a {{- /* x */ -}} b",
+	  "ab" },
+	{ "{{ safeHtml \"<b>\" }}",
+	  "<b>" },
+	{ "{{ len $externalLabels }}",
+	  "1" },
+	{ "{{ toLower \"\xc3""\x80""BC\" }}",
+	  "\xc3""\xa0""bc" },
+	{ "{{ 0x1F }} {{ 1e-3 }} {{ 0755 }}",
+	  "31 0.001 493" },
+	{ "{{ toUpper \"stra\xc3""\x9f""e \xc3""\xbf"" \xc2""\xb5"" \xcf""\x82"" \xc5""\xbe"" \xc4""\xb1""i\" }}",
+	  "STRA\xc3""\x9f""E \xc5""\xb8"" \xce""\x9c"" \xce""\xa3"" \xc5""\xbd"" II" },
+	{ "{{ toLower \"\xce""\x91""\xce""\x92""\xce""\x93"" \xd0""\x96""\xd0""\x81"" \xc5""\xb8"" \xc5""\xbd"" \xc4""\xb0""\" }}",
+	  "\xce""\xb1""\xce""\xb2""\xce""\xb3"" \xd0""\xb6""\xd1""\x91"" \xc3""\xbf"" \xc5""\xbe"" i" },
+	{ "{{ title \"\xc3""\xa9""lan \xc3""\xb1""u \xc3""\xbc""ber-cool\" }}",
+	  "\xc3""\x89""lan \xc3""\x91""u \xc3""\x9c""ber-Cool" },
+	{ "{{ printf \"%+v|%#v|%+d\" 3 \"s\" 3 }}",
+	  "3|\"s\"|+3" },
+};
+
+static void test_promtool_golden2(void **state)
+{
+	static const struct label l[] = {
+		{ "__name__", "m" }, { "instance", "h:9100" }, { "job", "node" },
+	};
+	static const struct label e[] = { { "cluster", "c1" } };
+	struct tmpl_data d = { l, 3, e, 1, "", 2.5 };
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(golden2) / sizeof(golden2[0]); i++) {
+		char err[256];
+		size_t off;
+		struct tmpl *t = tmpl__compile(golden2[i].t, strlen(golden2[i].t), &off,
+					       err, sizeof(err));
+		char *s;
+
+		if (!t) {
+			print_error("%s: compile error at %zu: %s\n", golden2[i].t, off, err);
+			bad++;
+			continue;
+		}
+		s = tmpl__expand(t, &d);
+		assert_non_null(s);
+		if (strcmp(s, golden2[i].want)) {
+			print_error("%s:\n want [%s]\n got  [%s]\n", golden2[i].t,
+				    golden2[i].want, s);
+			bad++;
+		}
+		free(s);
+		tmpl__free(t);
+	}
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,7 +821,10 @@ int main(void)
 		cmocka_unit_test(test_render_errors),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_with),
+		cmocka_unit_test(test_range_vars),
 		cmocka_unit_test(test_promtool_golden),
+		cmocka_unit_test(test_promtool_golden2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
