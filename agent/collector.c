@@ -15,6 +15,7 @@
 #include "funcprobe.h"
 #include "labeler.h"
 #include "log.h"
+#include "memprobe.h"
 #include "probes.h"
 #include "store.h"
 
@@ -23,6 +24,7 @@ struct collector {
 	const struct features *feat;
 	struct probe **probes;
 	struct funcprobe *fp;
+	struct memprobe *mp;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -169,6 +171,11 @@ void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
 	c->fp = fp;
 }
 
+void collector__set_memprobe(struct collector *c, struct memprobe *mp)
+{
+	c->mp = mp;
+}
+
 uint64_t collector__ticks(const struct collector *c)
 {
 	return c->ticks;
@@ -295,6 +302,26 @@ static void func_metrics(struct collector *c)
 	}
 }
 
+static void mem_metrics(struct collector *c)
+{
+	struct probe_prog_stats st[1];
+	struct probe_counters cnt;
+	struct label l[3];
+	int n;
+
+	l[0] = (struct label){ "probe", "memory" };
+	l[1] = (struct label){ "attach_type", memprobe__attach_type(c->mp) };
+	l[2] = (struct label){ "reason", memprobe__reason(c->mp) };
+	put(c, c->f_attached, l, 3, memprobe__attached(c->mp));
+	if (!memprobe__attached(c->mp))
+		return;
+	n = memprobe__prog_stats(c->mp, st, 1);
+	memprobe__counters(c->mp, &cnt);
+	probe_metrics(c, "memory", st, n, &cnt);
+	if (memprobe__targets(c->mp) >= 0)
+		put(c, c->f_targets, l, 1, memprobe__targets(c->mp));
+}
+
 static void self_metrics(struct collector *c)
 {
 	char ver[32];
@@ -335,6 +362,8 @@ static void self_metrics(struct collector *c)
 	}
 	if (c->fp)
 		func_metrics(c);
+	if (c->mp)
+		mem_metrics(c);
 	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
 	put(c, c->f_duration, NULL, 0, c->last_duration);
 	put(c, c->f_series, NULL, 0, store__series_count(c->store));
@@ -396,6 +425,11 @@ int collector__tick(struct collector *c)
 		if (err)
 			pr_warn("functions: collecting failed: %s", strerror(-err));
 		funcprobe__budget_tick(c->fp);
+	}
+	if (c->mp) {
+		err = memprobe__collect(c->mp, c->store);
+		if (err)
+			pr_warn("memory: collecting failed: %s", strerror(-err));
 	}
 	c->ticks++;
 	self_metrics(c);

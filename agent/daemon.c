@@ -30,6 +30,7 @@
 #include "http.h"
 #include "libbpf_glue.h"
 #include "log.h"
+#include "memprobe.h"
 #include "probes.h"
 #include "store.h"
 
@@ -57,6 +58,7 @@ struct agent {
 	struct store *store;
 	struct probe *probes[PROBE__COUNT];
 	struct funcprobe *fp;
+	struct memprobe *mp;
 	struct collector *collector;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -69,6 +71,7 @@ static void agent_free(struct agent *a)
 	for (int i = 0; i < PROBE__COUNT; i++)
 		probe__free(a->probes[i]);
 	funcprobe__free(a->fp);
+	memprobe__free(a->mp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
 		close(a->stats_fd);
@@ -251,6 +254,19 @@ static int attach_probes(struct agent *a)
 			pr_info("probe %s: disabled in the configuration", probe__name(p));
 		}
 	}
+	a->mp = memprobe__new(&a->cfg->memory, &a->feat);
+	if (!a->mp)
+		return -ENOMEM;
+	if (memprobe__attached(a->mp)) {
+		pr_info("probe memory: attached (%s)", memprobe__attach_type(a->mp));
+	} else if (memprobe__enabled(a->mp)) {
+		pr_warn("probe memory: not attached: %s", memprobe__reason(a->mp));
+		failed++;
+	} else {
+		pr_info("probe memory: disabled in the configuration");
+	}
+	if (memprobe__enabled(a->mp))
+		collector__set_memprobe(a->collector, a->mp);
 	if (!a->cfg->nfunctions)
 		return failed;
 	a->fp = funcprobe__new(a->cfg->functions, a->cfg->nfunctions, &a->feat);
