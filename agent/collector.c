@@ -14,6 +14,7 @@
 #include "expo.h"
 #include "funcprobe.h"
 #include "labeler.h"
+#include "leakdetect.h"
 #include "log.h"
 #include "memprobe.h"
 #include "probes.h"
@@ -25,6 +26,7 @@ struct collector {
 	struct probe **probes;
 	struct funcprobe *fp;
 	struct memprobe *mp;
+	struct leakdetect *ld;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -171,9 +173,11 @@ void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
 	c->fp = fp;
 }
 
-void collector__set_memprobe(struct collector *c, struct memprobe *mp)
+void collector__set_memprobe(struct collector *c, struct memprobe *mp,
+			     struct leakdetect *ld)
 {
 	c->mp = mp;
+	c->ld = ld;
 }
 
 uint64_t collector__ticks(const struct collector *c)
@@ -430,6 +434,17 @@ int collector__tick(struct collector *c)
 		err = memprobe__collect(c->mp, c->store);
 		if (err)
 			pr_warn("memory: collecting failed: %s", strerror(-err));
+	}
+	if (c->mp && c->ld) {
+		const struct mem_proc *procs;
+		size_t n;
+
+		procs = memprobe__procs(c->mp, &n);
+		err = leakdetect__update(c->ld, procs, n, ts);
+		if (!err)
+			err = leakdetect__export(c->ld, c->store);
+		if (err)
+			pr_warn("leak analyzer: %s", strerror(-err));
 	}
 	c->ticks++;
 	self_metrics(c);

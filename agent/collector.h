@@ -16,6 +16,7 @@
 
 struct collector;
 struct funcprobe;
+struct leakdetect;
 struct memprobe;
 struct probe;
 struct store;
@@ -28,8 +29,10 @@ struct collector *collector__new(const struct config *cfg,
 void collector__free(struct collector *c);
 /* Also collect the function-latency probe @fp (borrowed; NULL = none). */
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
-/* Also collect the memory probe @mp (borrowed; NULL = none). */
-void collector__set_memprobe(struct collector *c, struct memprobe *mp);
+/* Also collect the memory probe @mp and feed its records to the leak
+ * analyzer @ld (both borrowed; NULL = none). */
+void collector__set_memprobe(struct collector *c, struct memprobe *mp,
+			     struct leakdetect *ld);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

@@ -29,6 +29,7 @@
 #include "kfeatures.h"
 #include "http.h"
 #include "libbpf_glue.h"
+#include "leakdetect.h"
 #include "log.h"
 #include "memprobe.h"
 #include "probes.h"
@@ -59,6 +60,7 @@ struct agent {
 	struct probe *probes[PROBE__COUNT];
 	struct funcprobe *fp;
 	struct memprobe *mp;
+	struct leakdetect *ld;
 	struct collector *collector;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -71,6 +73,7 @@ static void agent_free(struct agent *a)
 	for (int i = 0; i < PROBE__COUNT; i++)
 		probe__free(a->probes[i]);
 	funcprobe__free(a->fp);
+	leakdetect__free(a->ld);
 	memprobe__free(a->mp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
@@ -265,8 +268,13 @@ static int attach_probes(struct agent *a)
 	} else {
 		pr_info("probe memory: disabled in the configuration");
 	}
+	if (memprobe__enabled(a->mp) && a->cfg->memory.leak.enabled) {
+		a->ld = leakdetect__new(&a->cfg->memory, a->cfg->collection_interval_ms);
+		if (!a->ld)
+			return -ENOMEM;
+	}
 	if (memprobe__enabled(a->mp))
-		collector__set_memprobe(a->collector, a->mp);
+		collector__set_memprobe(a->collector, a->mp, a->ld);
 	if (!a->cfg->nfunctions)
 		return failed;
 	a->fp = funcprobe__new(a->cfg->functions, a->cfg->nfunctions, &a->feat);

@@ -10,9 +10,10 @@
  *       random number of large (mmap'd, so really returned) blocks around
  *       a constant footprint (default 16384 KiB): RSS goes up and down,
  *       with no trend
- *   memgrow risefall SECONDS [PEAK_KB] [TAG]
+ *   memgrow risefall SECONDS [PEAK_KB] [HOLD_SECONDS] [TAG]
  *       grows to PEAK_KB (default 16384) over the first 60% of SECONDS,
- *       then frees back to the start over the rest
+ *       then frees back to the start over the rest, and stays there for
+ *       HOLD_SECONDS (default 0)
  *
  * Prints "ready" once started (and after leaking, "leaked N"), line
  * buffered, so tests can synchronise.  TAG is ignored: tests put their
@@ -126,7 +127,7 @@ static int steady(long seconds, long footprint_kb)
 	return 0;
 }
 
-static int risefall(long seconds, long peak_kb)
+static int risefall(long seconds, long peak_kb, long hold)
 {
 	static void *big[MAX_BIG];
 	long steps = seconds * 10, up = steps * 6 / 10, n = 0;
@@ -147,6 +148,8 @@ static int risefall(long seconds, long peak_kb)
 			munmap(big[--n], BIG);
 		sleep_step(&next);
 	}
+	for (long i = 0; i < hold * 10; i++)
+		sleep_step(&next);
 	return 0;
 }
 
@@ -174,9 +177,10 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "steady"))
 		return steady(arg(argc, argv, 2, 0), arg(argc, argv, 3, 16384));
 	if (argc >= 3 && !strcmp(argv[1], "risefall"))
-		return risefall(arg(argc, argv, 2, 0), arg(argc, argv, 3, 16384));
+		return risefall(arg(argc, argv, 2, 0), arg(argc, argv, 3, 16384),
+				arg(argc, argv, 4, 0));
 	fprintf(stderr, "usage: memgrow leak RATE_KB_PER_S SECONDS [HOLD_SECONDS] [TAG]\n"
 		"       memgrow steady SECONDS [FOOTPRINT_KB] [TAG]\n"
-		"       memgrow risefall SECONDS [PEAK_KB] [TAG]\n");
+		"       memgrow risefall SECONDS [PEAK_KB] [HOLD_SECONDS] [TAG]\n");
 	return 2;
 }
