@@ -45,20 +45,27 @@ static __always_inline __u64 pages_to_bytes(__s64 pages)
 
 /*
  * The entry for @key, created if absent.  @curr: the event comes from a
- * task whose mm it is, so @tgid owns it.  NULL when the event is not to be
- * recorded (filtered, or map full and counted).
+ * task whose mm it is, so @tgid owns it, unless that task is a vfork
+ * child (@vfork) borrowing its parent's mm until it execs.  An owned
+ * entry seen from another owner is an mm freed and reallocated to another
+ * process before the agent freed the entry: it changes hands.  NULL when
+ * the event is not to be recorded (filtered, or map full and counted).
  */
-static __always_inline struct mem_val *entry(__u64 key, bool curr, __u32 tgid)
+static __always_inline struct mem_val *entry(__u64 key, bool curr, __u32 tgid,
+					     bool vfork)
 {
 	struct mem_val *v = bpf_map_lookup_elem(&mem_rss, &key);
 	struct mem_val zero = {};
 	long err;
 
 	if (v) {
-		if (!v->tgid && curr) {
-			if (!bw_wanted(tgid))
+		if (curr && !vfork && v->tgid != tgid) {
+			if (!bw_wanted(tgid)) {
+				bpf_map_delete_elem(&mem_rss, &key);
 				return NULL;
+			}
 			v->tgid = tgid;
+			v->seen = 0;
 		}
 		return v;
 	}
@@ -68,7 +75,7 @@ static __always_inline struct mem_val *entry(__u64 key, bool curr, __u32 tgid)
 			bw_stat_inc(BW_STAT_FILTERED);
 		return NULL;
 	}
-	zero.tgid = curr ? tgid : 0;
+	zero.tgid = curr && !vfork ? tgid : 0;
 	err = bpf_map_update_elem(&mem_rss, &key, &zero, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
 		bw_stat_inc(BW_STAT_HIST_FULL);
@@ -83,7 +90,7 @@ int BPF_PROG(tp_btf_rss_stat, struct mm_struct *mm, int member)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct mem_val *v;
 
-	v = entry((__u64)mm, task->mm == mm, task->tgid);
+	v = entry((__u64)mm, task->mm == mm, task->tgid, task->vfork_done != NULL);
 	if (!v)
 		return 0;
 	v->bytes[MEM_FILE] = pages_to_bytes(mm->rss_stat[MEM_FILE].count);
@@ -112,7 +119,7 @@ int BPF_PROG(raw_tp_rss_stat, struct mm_struct *mm, int member)
 	struct mem_val *v;
 
 	v = entry((__u64)mm, BPF_CORE_READ(task, mm) == mm,
-		  bpf_get_current_pid_tgid() >> 32);
+		  bpf_get_current_pid_tgid() >> 32, BPF_CORE_READ(task, vfork_done) != NULL);
 	if (!v)
 		return 0;
 	read_all(v, mm);
@@ -123,15 +130,15 @@ int BPF_PROG(raw_tp_rss_stat, struct mm_struct *mm, int member)
 SEC("tracepoint/kmem/rss_stat")
 int tp_kmem_rss_stat(struct trace_event_raw_rss_stat *ctx)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 member = ctx->member;
 	struct mem_val *v;
 
-	v = entry(ctx->mm_id, ctx->curr, bpf_get_current_pid_tgid() >> 32);
+	v = entry(ctx->mm_id, ctx->curr, bpf_get_current_pid_tgid() >> 32,
+		  ctx->curr && BPF_CORE_READ(task, vfork_done) != NULL);
 	if (!v)
 		return 0;
 	if (ctx->curr) {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
 		read_all(v, BPF_CORE_READ(task, mm));
 	} else if (member < MEM_MEMBERS) {
 		v->bytes[member] = ctx->size > 0 ? ctx->size : 0;

@@ -9,8 +9,10 @@
  * the child's page tables, exit tearing them down, get_user_pages from
  * another task, reclaim), and then the task running says nothing about
  * whose memory changed.  The owning tgid is learnt the first time the
- * event fires from a task whose mm it is (curr), and never changed after
- * (a vfork child briefly sharing its parent's mm must not steal it).
+ * event fires from a task whose mm it is (curr); a vfork child briefly
+ * sharing its parent's mm does not take it, and an mm freed and
+ * reallocated to another process (before the agent freed its entry)
+ * changes hands the first time its new owner is seen.
  */
 #ifndef BPFWATCH_MEMSTAT_H
 #define BPFWATCH_MEMSTAT_H
