@@ -6,7 +6,9 @@
  *   1. read every mm entry of the map; entries never owned by a process
  *      (the tracepoint fired only from other tasks: fork copying a child
  *      that has not run yet, an mm freed before its owner touched it) are
- *      freed after UNOWNED_TIMEOUT_NS;
+ *      freed once they have seen no event for UNOWNED_TIMEOUT_NS (the
+ *      kernel stamps entries in jiffies, which user space cannot read
+ *      cheaply: the agent remembers since when each one is unchanged);
  *   2. a tgid with several mm entries has exec'd (a new address space) or
  *      its pid was reused: the newest entry is the process, the older ones
  *      are freed;
@@ -80,6 +82,13 @@ struct kentry {
 	struct mem_val val;
 };
 
+/* An unowned entry and since when (CLOCK_MONOTONIC) it has not changed. */
+struct idle {
+	uint64_t key;
+	uint64_t jiffies;
+	uint64_t since_ns;
+};
+
 struct memprobe {
 	const struct memory_cfg *cfg;
 	struct memstat_bpf *skel;
@@ -96,6 +105,8 @@ struct memprobe {
 	int ntargets;		/* -1 without targets */
 	struct kentry *ents;	/* scratch for map reads */
 	size_t nents, entcap;
+	struct idle *idle, *idle_next;	/* unowned entries, sorted by key */
+	size_t nidle, nidle_next, idlecap;
 	uint64_t freed[FREED__COUNT];
 	uint64_t targets_full;
 	uint32_t entries;
@@ -412,6 +423,8 @@ void memprobe__free(struct memprobe *mp)
 	free(mp->seed.v);
 	free(mp->want);
 	free(mp->ents);
+	free(mp->idle);
+	free(mp->idle_next);
 	free(mp);
 }
 
@@ -577,7 +590,8 @@ static int cmp_kentry(const void *a, const void *b)
 	if (x->val.tgid != y->val.tgid)
 		return x->val.tgid < y->val.tgid ? -1 : 1;
 	/* newest first */
-	return x->val.last_ns > y->val.last_ns ? -1 : x->val.last_ns < y->val.last_ns;
+	return x->val.last_jiffies > y->val.last_jiffies ? -1 :
+	       x->val.last_jiffies < y->val.last_jiffies;
 }
 
 static void free_entry(struct memprobe *mp, uint64_t key, enum freed_reason why)
@@ -586,14 +600,58 @@ static void free_entry(struct memprobe *mp, uint64_t key, enum freed_reason why)
 		mp->freed[why]++;
 }
 
+static int cmp_idle(const void *a, const void *b)
+{
+	uint64_t x = ((const struct idle *)a)->key, y = ((const struct idle *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Unowned entry @key stamped @jiffies: free it once it has stayed so for
+ * UNOWNED_TIMEOUT_NS, else remember it for the next tick.  Keys come in
+ * map order, so idle_next is sorted at the end of read_map().
+ */
+static int unowned(struct memprobe *mp, uint64_t key, uint64_t jiffies, uint64_t now)
+{
+	struct idle k = { .key = key }, *old;
+	uint64_t since = now;
+
+	old = mp->nidle ? bsearch(&k, mp->idle, mp->nidle, sizeof(k), cmp_idle) : NULL;
+	if (old && old->jiffies == jiffies)
+		since = old->since_ns;
+	if (now - since > UNOWNED_TIMEOUT_NS) {
+		free_entry(mp, key, FREED_UNOWNED);
+		return 0;
+	}
+	if (mp->nidle_next == mp->idlecap) {
+		size_t nc = mp->idlecap ? mp->idlecap * 2 : 64;
+		struct idle *a = reallocarray(mp->idle, nc, sizeof(*a));
+		struct idle *b;
+
+		if (!a)
+			return -ENOMEM;
+		mp->idle = a;
+		b = reallocarray(mp->idle_next, nc, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		mp->idle_next = b;
+		mp->idlecap = nc;
+	}
+	mp->idle_next[mp->nidle_next++] = (struct idle){ key, jiffies, since };
+	return 0;
+}
+
 /* Read the whole kernel map into mp->ents, freeing unowned idle entries. */
 static int read_map(struct memprobe *mp)
 {
 	uint64_t key, next, now = bw_mono_ns();
 	uint32_t entries = 0;
-	int more;
+	struct idle *swap;
+	int more, err;
 
 	mp->nents = 0;
+	mp->nidle_next = 0;
 	more = bpf_map_get_next_key(mp->map_fd, NULL, &next) == 0;
 	while (more) {
 		struct mem_val val;
@@ -604,8 +662,9 @@ static int read_map(struct memprobe *mp)
 			continue;	/* deleted under us */
 		entries++;
 		if (!val.tgid) {
-			if (now > val.last_ns && now - val.last_ns > UNOWNED_TIMEOUT_NS)
-				free_entry(mp, key, FREED_UNOWNED);
+			err = unowned(mp, key, val.last_jiffies, now);
+			if (err)
+				return err;
 			continue;
 		}
 		if (mp->nents == mp->entcap) {
@@ -621,6 +680,12 @@ static int read_map(struct memprobe *mp)
 		mp->ents[mp->nents++].val = val;
 	}
 	mp->entries = entries;
+	if (mp->nidle_next)
+		qsort(mp->idle_next, mp->nidle_next, sizeof(*mp->idle_next), cmp_idle);
+	swap = mp->idle;
+	mp->idle = mp->idle_next;
+	mp->idle_next = swap;
+	mp->nidle = mp->nidle_next;
 	if (mp->nents)
 		qsort(mp->ents, mp->nents, sizeof(*mp->ents), cmp_kentry);
 	return 0;

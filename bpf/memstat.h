@@ -27,7 +27,7 @@
 
 struct mem_val {
 	__u64 bytes[MEM_MEMBERS];	/* current value of each counter */
-	__u64 last_ns;			/* bpf_ktime_get_ns() of the last event */
+	__u64 last_jiffies;		/* bpf_jiffies64() at the last event */
 	__u32 tgid;			/* owner; 0 until seen from it */
 	__u32 seen;			/* bit per member whose bytes are known */
 };

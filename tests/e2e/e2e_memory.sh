@@ -102,7 +102,7 @@ kill $PIDS; wait $PIDS 2>/dev/null; PIDS=""
 sleep 2
 curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m2"
 check "memory series of exited workloads are gone" \
-	bash -c '! grep -Eq "^bpfwatch_(process_|memory_|leak_).*comm=\"bw-" "$1"' _ "$TMP/m2"
+	bash -c '! grep -Eq "^bpfwatch_(process_|memory_|leak_).*comm=\"bw-(leak|steady|risefall)\"" "$1"' _ "$TMP/m2"
 check "their kernel entries were freed" \
 	awk '/^bpfwatch_memory_entries_freed_total\{reason="exited"\}/ { exit !($2 >= 3) }' "$TMP/m2"
 

@@ -111,7 +111,7 @@ static bool map_find(int fd, uint32_t tgid, struct mem_val *out)
 		more = bpf_map_get_next_key(fd, &key, &next) == 0;
 		if (bpf_map_lookup_elem(fd, &key, &v) || v.tgid != tgid)
 			continue;
-		if (!found || v.last_ns > out->last_ns)
+		if (!found || v.last_jiffies > out->last_jiffies)
 			*out = v;
 		found = true;
 	}
