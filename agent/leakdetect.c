@@ -15,6 +15,7 @@
 #define RECENT_RATIO		0.25	/* criterion 3 */
 #define FALLBACK_TOLERANCE	0.25	/* criterion 4 */
 #define MIN_GROWTH_BYTES	(1024.0 * 1024.0)
+#define DONE			((size_t)1 << (sizeof(size_t) * 8 - 1))	/* in order[] */
 
 /* ---- the decision ----------------------------------------------------- */
 
@@ -119,6 +120,11 @@ struct leakdetect {
 	uint64_t interval_ms;
 	uint32_t cap;			/* samples per track */
 	uint32_t decim;			/* ticks per stored sample */
+	uint32_t judge_every;		/* ticks between judgements of a track */
+	uint32_t *by_tgid;		/* used tracks' indexes, sorted by tgid */
+	uint32_t nby;
+	uint32_t *free_ix;		/* unused tracks (a stack) */
+	uint32_t nfree;
 	struct track *tracks;
 	uint32_t ntracks;		/* max_processes */
 	uint64_t tick;
@@ -146,12 +152,19 @@ struct leakdetect *leakdetect__new(const struct memory_cfg *cfg,
 	if (!ld->decim)
 		ld->decim = 1;
 	ld->cap = (uint32_t)((ticks + ld->decim - 1) / ld->decim) + 1;
+	ld->judge_every = (uint32_t)(ticks / LEAK_JUDGE_STEPS);
+	if (!ld->judge_every)
+		ld->judge_every = 1;
 	ld->ntracks = cfg->leak.max_processes;
 	ld->tracks = calloc(ld->ntracks, sizeof(*ld->tracks));
+	ld->by_tgid = calloc(ld->ntracks, sizeof(*ld->by_tgid));
+	ld->free_ix = calloc(ld->ntracks, sizeof(*ld->free_ix));
 	ld->t = calloc(ld->cap, sizeof(*ld->t));
 	ld->v = calloc(ld->cap, sizeof(*ld->v));
-	if (!ld->tracks || !ld->t || !ld->v)
+	if (!ld->tracks || !ld->by_tgid || !ld->free_ix || !ld->t || !ld->v)
 		goto err_free;
+	for (uint32_t i = 0; i < ld->ntracks; i++)
+		ld->free_ix[ld->nfree++] = ld->ntracks - 1 - i;
 	for (uint32_t i = 0; i < ld->ntracks; i++) {
 		ld->tracks[i].ring = calloc(ld->cap, sizeof(struct sample));
 		if (!ld->tracks[i].ring)
@@ -172,6 +185,8 @@ void leakdetect__free(struct leakdetect *ld)
 	for (uint32_t i = 0; ld->tracks && i < ld->ntracks; i++)
 		free(ld->tracks[i].ring);
 	free(ld->tracks);
+	free(ld->by_tgid);
+	free(ld->free_ix);
 	free(ld->t);
 	free(ld->v);
 	free(ld->order);
@@ -250,24 +265,45 @@ static int cmp_tgid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct track *find_track(struct leakdetect *ld, uint32_t tgid)
+/* qsort/bsearch context: the tracks by_tgid indexes (single-threaded). */
+static const struct track *sort_tracks;
+
+static int cmp_ix_tgid(const void *a, const void *b)
 {
-	for (uint32_t i = 0; i < ld->ntracks; i++)
-		if (ld->tracks[i].used && ld->tracks[i].tgid == tgid)
-			return &ld->tracks[i];
-	return NULL;
+	uint32_t x = sort_tracks[*(const uint32_t *)a].tgid;
+	uint32_t y = sort_tracks[*(const uint32_t *)b].tgid;
+
+	return x < y ? -1 : x > y;
 }
 
-/* A free track, else the one updated longest ago (never one of this tick). */
+static int cmp_key_ix(const void *key, const void *b)
+{
+	uint32_t x = *(const uint32_t *)key, y = sort_tracks[*(const uint32_t *)b].tgid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A track of the tick's start (by_tgid), or NULL. */
+static struct track *find_track(struct leakdetect *ld, uint32_t tgid)
+{
+	uint32_t *ix;
+
+	sort_tracks = ld->tracks;
+	ix = ld->nby ? bsearch(&tgid, ld->by_tgid, ld->nby, sizeof(*ix), cmp_key_ix) : NULL;
+	return ix ? &ld->tracks[*ix] : NULL;
+}
+
+/* A free track, else the one updated longest ago (never one of this tick:
+ * the caller tracks at most ntracks processes per tick). */
 static struct track *new_track(struct leakdetect *ld)
 {
 	struct track *best = NULL;
 
+	if (ld->nfree)
+		return &ld->tracks[ld->free_ix[--ld->nfree]];
 	for (uint32_t i = 0; i < ld->ntracks; i++) {
 		struct track *tr = &ld->tracks[i];
 
-		if (!tr->used)
-			return tr;
 		if (tr->seen_tick != ld->tick && (!best || tr->seen_tick < best->seen_tick))
 			best = tr;
 	}
@@ -280,14 +316,24 @@ int leakdetect__update(struct leakdetect *ld, const struct mem_proc *procs,
 	size_t top = n < ld->ntracks ? n : ld->ntracks;
 
 	ld->tick++;
-	/* forget processes that are gone */
+	/* forget processes that are gone; index the others by tgid */
+	ld->nby = 0;
 	for (uint32_t i = 0; i < ld->ntracks; i++) {
 		struct track *tr = &ld->tracks[i];
 		struct mem_proc k = { .tgid = tr->tgid };
 
-		if (tr->used && (!n || !bsearch(&k, procs, n, sizeof(k), cmp_tgid)))
+		if (!tr->used)
+			continue;
+		if (!n || !bsearch(&k, procs, n, sizeof(k), cmp_tgid)) {
 			tr->used = false;
+			ld->free_ix[ld->nfree++] = i;
+			continue;
+		}
+		ld->by_tgid[ld->nby++] = i;
 	}
+	sort_tracks = ld->tracks;
+	if (ld->nby)
+		qsort(ld->by_tgid, ld->nby, sizeof(*ld->by_tgid), cmp_ix_tgid);
 	if (n > ld->order_cap) {
 		size_t *no = reallocarray(ld->order, n, sizeof(*no));
 
@@ -304,27 +350,41 @@ int leakdetect__update(struct leakdetect *ld, const struct mem_proc *procs,
 		qsort(ld->order, n, sizeof(*ld->order), cmp_private_desc);
 	ld->skipped_total += n - top;
 
+	/* first the processes already tracked (the tgid index stays valid),
+	 * then new ones, which may take over tracks of processes that are
+	 * not among the largest this tick */
 	ld->analysed = 0;
-	for (size_t i = 0; i < top; i++) {
-		const struct mem_proc *p = &procs[ld->order[i]];
-		struct track *tr = find_track(ld, p->tgid);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < top; i++) {
+			const struct mem_proc *p = &procs[ld->order[i] & ~DONE];
+			struct track *tr;
 
-		if (!tr) {
-			tr = new_track(ld);
-			if (!tr)
-				continue;	/* cannot happen: top <= ntracks */
-			track_reset(tr, p);
-		} else if (tr->key && p->key && tr->key != p->key) {
-			track_reset(tr, p);	/* exec: another program now */
+			if (ld->order[i] & DONE)
+				continue;
+			/* pass 1 changes tracks' tgids: no lookups then */
+			tr = pass == 0 ? find_track(ld, p->tgid) : NULL;
+			if (pass == 0 && !tr)
+				continue;
+			ld->order[i] |= DONE;
+			if (pass == 1) {
+				tr = new_track(ld);
+				if (!tr)
+					continue;	/* cannot happen: top <= ntracks */
+				track_reset(tr, p);
+			} else if (tr->key && p->key && tr->key != p->key) {
+				track_reset(tr, p);	/* exec: another program now */
+			}
+			if (p->key)
+				tr->key = p->key;
+			memcpy(tr->comm, p->comm, sizeof(tr->comm));
+			memcpy(tr->container, p->container, sizeof(tr->container));
+			tr->seen_tick = ld->tick;
+			track_push(ld, tr, ts_ms, private_bytes(p));
+			/* judgements spread over ticks by tgid; new ones at once */
+			if (!tr->judged || (ld->tick + tr->tgid) % ld->judge_every == 0)
+				track_judge(ld, tr, ts_ms);
+			ld->analysed++;
 		}
-		if (p->key)
-			tr->key = p->key;
-		memcpy(tr->comm, p->comm, sizeof(tr->comm));
-		memcpy(tr->container, p->container, sizeof(tr->container));
-		tr->seen_tick = ld->tick;
-		track_push(ld, tr, ts_ms, private_bytes(p));
-		track_judge(ld, tr, ts_ms);
-		ld->analysed++;
 	}
 	/* tracks of live processes not in the top this tick keep their
 	 * history but have no verdict until they are back */

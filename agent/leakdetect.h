@@ -26,7 +26,10 @@
  * analysed per tick, the largest first (the others are counted as
  * skipped); each keeps at most LEAK_MAX_POINTS samples: over a long window
  * every stored sample is the minimum of several ticks, which keeps the
- * floor the analysis looks at.
+ * floor the analysis looks at.  A process is judged again at most
+ * LEAK_JUDGE_STEPS times per window (the judgements of different
+ * processes spread over the ticks): a window's verdict moves slowly, and
+ * judging 256 processes every 1 s tick would cost a good share of a CPU.
  */
 #ifndef BPFWATCH_LEAKDETECT_H
 #define BPFWATCH_LEAKDETECT_H
@@ -41,10 +44,13 @@
 struct leakdetect;
 struct store;
 
-#define LEAK_MAX_POINTS		240	/* samples kept per process */
+#define LEAK_MAX_POINTS		120	/* samples kept per process */
 #define LEAK_MAX_BLOCKS		20	/* floor blocks per analysis */
 #define LEAK_MIN_BLOCK		3	/* samples per floor block, at least */
-#define LEAK_TS_POINTS		120	/* Theil-Sen on at most this many */
+#define LEAK_TS_POINTS		40	/* Theil-Sen on at most this many (780
+					 * pairs): the slope of a series that
+					 * long barely moves with more */
+#define LEAK_JUDGE_STEPS	60	/* judgements per window, at most */
 
 struct leak_params {
 	double significance;	/* Mann-Kendall p below which the floor rises */
