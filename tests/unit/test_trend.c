@@ -456,6 +456,54 @@ static void test_analyzer(void **state)
 	store__free(s);
 }
 
+/*
+ * max_processes = 2: a larger newcomer takes the track of the smaller of
+ * two tracked processes; the larger keeps its history.  An exec (another
+ * address space) starts a process's history again.
+ */
+static void test_analyzer_eviction_and_exec(void **state)
+{
+	struct memory_cfg cfg = { .enabled = true };
+	struct leak_verdict vd;
+	struct leakdetect *ld;
+
+	(void)state;
+	cfg.leak = (struct leak_cfg){ .enabled = true, .window_ms = 30000,
+				      .min_samples = 20, .max_processes = 2,
+				      .significance = 0.01, .min_growth = 0.02 };
+	ld = leakdetect__new(&cfg, 1000);
+	assert_non_null(ld);
+	for (int i = 0; i < 50; i++) {
+		struct mem_proc p[3];
+		size_t n = 0;
+
+		proc(&p[n++], 20, "a", 100 * MB + i * MB);
+		proc(&p[n++], 21, "b", 50 * MB + i * MB);
+		if (i >= 25)
+			proc(&p[n++], 22, "c", 300 * MB + i * MB);
+		if (i >= 40)
+			p[0].key = 0x9999;	/* "a" exec'd */
+		assert_int_equal(leakdetect__update(ld, p, n, 1000 * (i + 1)), 0);
+		if (i == 24) {
+			assert_true(leakdetect__verdict(ld, 20, &vd));
+			assert_true(leakdetect__verdict(ld, 21, &vd));
+		}
+		if (i == 26) {
+			assert_true(leakdetect__verdict(ld, 20, &vd));
+			assert_false(leakdetect__verdict(ld, 21, &vd));
+			assert_false(leakdetect__verdict(ld, 22, &vd));
+		}
+		if (i == 39)
+			assert_true(leakdetect__verdict(ld, 20, &vd));
+		if (i == 40)
+			assert_false(leakdetect__verdict(ld, 20, &vd));
+	}
+	assert_true(leakdetect__verdict(ld, 22, &vd));
+	assert_true(vd.suspect);
+	assert_false(leakdetect__verdict(ld, 21, &vd));
+	leakdetect__free(ld);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_small_growth),
 		cmocka_unit_test(test_too_few),
 		cmocka_unit_test(test_analyzer),
+		cmocka_unit_test(test_analyzer_eviction_and_exec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
