@@ -264,7 +264,7 @@ static bool read_status(uint32_t tgid, uint64_t *bytes)
 
 /*
  * Every process in /proc (that the targets select) into @out, sorted by
- * tgid.  Labels are taken from @known when it has the process, else read.
+ * tgid.  The container is taken from @known when it has the process.
  */
 static int scan_proc(struct memprobe *mp, const struct proc_vec *known,
 		     struct proc_vec *out)
@@ -289,9 +289,13 @@ static int scan_proc(struct memprobe *mp, const struct proc_vec *known,
 		p.tgid = (uint32_t)pid;
 		if (!wanted(mp, p.tgid) || !read_status(p.tgid, p.bytes))
 			continue;
+		/* the comm is read every time (an exec keeps the pid: without
+		 * the kernel's address spaces there is no other sign of it),
+		 * the container only for processes not seen before */
 		k = known ? proc_vec__find(known, p.tgid) : NULL;
 		if (k) {
-			memcpy(p.comm, k->comm, sizeof(p.comm));
+			if (!read_comm(p.tgid, p.comm))
+				continue;
 			memcpy(p.container, k->container, sizeof(p.container));
 		} else if (!read_labels(&p)) {
 			continue;
