@@ -279,6 +279,26 @@ static void test_leak_tracepoint(void **state)
 	memprobe__free(mp);
 }
 
+struct series_find {
+	const char *name, *pid;
+	double v;
+	int hits;
+};
+
+static void series_cb(const struct store_series_view *sv, void *ctx)
+{
+	struct series_find *f = ctx;
+
+	if (strcmp(sv->name, f->name))
+		return;
+	for (size_t i = 0; i < sv->nlabels; i++) {
+		if (!strcmp(sv->labels[i].name, "pid") && !strcmp(sv->labels[i].value, f->pid)) {
+			f->v = sv->value;
+			f->hits++;
+		}
+	}
+}
+
 /*
  * A process that exists before the probe and whose memory does not change
  * has no event, hence no map entry: its record comes from the start-up
@@ -286,7 +306,10 @@ static void test_leak_tracepoint(void **state)
  */
 static void test_seeded(void **state)
 {
-	struct memory_cfg cfg = { .enabled = true, .max_entries = 16384 };
+	struct memory_cfg cfg = { .enabled = true, .max_entries = 16384,
+				  .pid_label = true };
+	struct series_find sf = { "bpfwatch_process_resident_bytes", NULL, 0, 0 };
+	char pidstr[16];
 	struct store *s = store__new(8, 10000);
 	const struct mem_proc *p;
 	struct memprobe *mp;
@@ -314,6 +337,12 @@ static void test_seeded(void **state)
 	assert_int_equal(p->bytes[MEM_ANON], anon);
 	assert_int_equal(p->bytes[MEM_FILE], file);
 	assert_true(anon > 0);
+	/* pid_label: a series of its own */
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	sf.pid = pidstr;
+	store__foreach(s, NULL, series_cb, &sf);
+	assert_int_equal(sf.hits, 1);
+	assert_float_equal(sf.v, (double)(anon + file + p->bytes[MEM_SHMEM]), 0);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	collect(mp, s);

@@ -504,6 +504,46 @@ static void test_analyzer_eviction_and_exec(void **state)
 	leakdetect__free(ld);
 }
 
+static void pid_cb(const struct store_series_view *sv, void *ctx)
+{
+	int *hits = ctx;
+
+	if (!strcmp(sv->name, "bpfwatch_leak_suspect") && sv->nlabels == 3 &&
+	    !strcmp(sv->labels[2].name, "pid") &&
+	    (!strcmp(sv->labels[2].value, "30") || !strcmp(sv->labels[2].value, "31")))
+		(*hits)++;
+}
+
+/* pid_label: one series per process, even under one comm. */
+static void test_analyzer_pid_label(void **state)
+{
+	struct memory_cfg cfg = { .enabled = true, .pid_label = true };
+	struct store *s = store__new(4, 1000);
+	struct leakdetect *ld;
+	int hits = 0;
+
+	(void)state;
+	cfg.leak = (struct leak_cfg){ .enabled = true, .window_ms = 30000,
+				      .min_samples = 20, .max_processes = 8,
+				      .significance = 0.01, .min_growth = 0.02 };
+	ld = leakdetect__new(&cfg, 1000);
+	assert_non_null(ld);
+	for (int i = 0; i < 25; i++) {
+		struct mem_proc p[2];
+
+		proc(&p[0], 30, "same", 10 * MB + i * MB);
+		proc(&p[1], 31, "same", 10 * MB);
+		assert_int_equal(store__begin_tick(s, 1000 * (i + 1)), 0);
+		assert_int_equal(leakdetect__update(ld, p, 2, 1000 * (i + 1)), 0);
+		assert_int_equal(leakdetect__export(ld, s), 0);
+		store__end_tick(s);
+	}
+	store__foreach(s, NULL, pid_cb, &hits);
+	assert_int_equal(hits, 2);
+	leakdetect__free(ld);
+	store__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_too_few),
 		cmocka_unit_test(test_analyzer),
 		cmocka_unit_test(test_analyzer_eviction_and_exec),
+		cmocka_unit_test(test_analyzer_pid_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
