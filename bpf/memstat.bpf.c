@@ -9,7 +9,8 @@
  * Three variants, the agent loads one:
  *   tp_btf_   the mm pointer is a trusted argument: all four counters are
  *             read from mm->rss_stat at every event, so an entry is always
- *             complete;
+ *             complete; events that change nothing this CPU has not already
+ *             recorded return early (mem_last);
  *   raw_tp_   the same through bpf_probe_read_kernel();
  *   tp_kmem_  the tracepoint's record only: the one member that changed
  *             (and all four when the mm is current's, read from current).
@@ -88,21 +89,73 @@ static __always_inline struct mem_val *entry(__u64 key, bool curr, __u32 tgid,
 	return bpf_map_lookup_elem(&mem_rss, &key);
 }
 
+/*
+ * The counters last written to the map for an mm, in a small direct-mapped
+ * table (slot from the running tgid).  The shared value of a percpu_counter
+ * moves only when a CPU's local delta passes the batch (32 pages here), so
+ * most events find the four counters exactly as last written: those
+ * return after an array lookup, before the hash lookup that is the bulk of
+ * the cost.  The table is global, not per CPU, on purpose: a skipped event
+ * must be one whose values the map already holds, whichever CPU wrote
+ * them (a per-CPU memory could skip a return to an old state after another
+ * CPU wrote a newer one, and leave the map wrong while the process idles).
+ * Two CPUs writing the same mm at once may leave the slot one batch
+ * behind the map until the next change: within the counter's own error.
+ * Skipped events miss the timestamp (jiffies, only used to order entries
+ * and age unowned ones) and the owner check (done at the next real
+ * change).  All-zero counters are never remembered: a torn-down mm ends
+ * there and a new mm reusing its address starts there, and that one must
+ * get its entry (and owner) at once.
+ */
+#define MEM_LAST_SLOTS	256
+
+struct mem_last {
+	__u64 mm;
+	__s64 count[MEM_MEMBERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MEM_LAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mem_last);
+} mem_last SEC(".maps");
+
 SEC("tp_btf/rss_stat")
 int BPF_PROG(tp_btf_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__s64 file = mm->rss_stat[MEM_FILE].count;
+	__s64 anon = mm->rss_stat[MEM_ANON].count;
+	__s64 swap = mm->rss_stat[MEM_SWAP].count;
+	__s64 shmem = mm->rss_stat[MEM_SHMEM].count;
+	/* by the running process (the verifier allows no arithmetic on the
+	 * mm pointer): most events are its own page faults */
+	__u32 slot = task->tgid & (MEM_LAST_SLOTS - 1);
+	struct mem_last *last;
 	struct mem_val *v;
 
+	last = bpf_map_lookup_elem(&mem_last, &slot);
+	if (last && last->mm == (__u64)mm && last->count[MEM_FILE] == file &&
+	    last->count[MEM_ANON] == anon && last->count[MEM_SWAP] == swap &&
+	    last->count[MEM_SHMEM] == shmem)
+		return 0;
 	v = entry((__u64)mm, task->mm == mm, task->tgid, task->vfork_done != NULL);
 	if (!v)
 		return 0;
-	v->bytes[MEM_FILE] = pages_to_bytes(mm->rss_stat[MEM_FILE].count);
-	v->bytes[MEM_ANON] = pages_to_bytes(mm->rss_stat[MEM_ANON].count);
-	v->bytes[MEM_SWAP] = pages_to_bytes(mm->rss_stat[MEM_SWAP].count);
-	v->bytes[MEM_SHMEM] = pages_to_bytes(mm->rss_stat[MEM_SHMEM].count);
+	v->bytes[MEM_FILE] = pages_to_bytes(file);
+	v->bytes[MEM_ANON] = pages_to_bytes(anon);
+	v->bytes[MEM_SWAP] = pages_to_bytes(swap);
+	v->bytes[MEM_SHMEM] = pages_to_bytes(shmem);
 	v->seen = MEM_SEEN_ALL;
 	v->last_jiffies = bpf_jiffies64();
+	if (last && (file | anon | swap | shmem)) {
+		last->mm = (__u64)mm;
+		last->count[MEM_FILE] = file;
+		last->count[MEM_ANON] = anon;
+		last->count[MEM_SWAP] = swap;
+		last->count[MEM_SHMEM] = shmem;
+	}
 	return 0;
 }
 
