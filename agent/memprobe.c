@@ -44,6 +44,7 @@
 #include "targets.h"
 
 _Static_assert(sizeof(struct mem_val) == 48, "struct mem_val layout");
+_Static_assert(sizeof(struct mem_last) == 40, "struct mem_last layout");
 
 #define UNOWNED_TIMEOUT_NS	(30ULL * 1000000000ULL)
 #define REASON_LEN		512
@@ -97,7 +98,8 @@ struct memprobe {
 	bool attached;
 	const char *attach_type;
 	char reason[REASON_LEN];
-	int map_fd, stats_fd, targets_fd;
+	int map_fd, stats_fd, targets_fd, last_fd;
+	bool freed_some;	/* entries freed this tick: clear mem_last */
 	unsigned int page_shift;
 	struct proc_vec cur, prev, seed;
 	uint32_t *want;		/* tgids the targets select, sorted */
@@ -317,7 +319,7 @@ static void detach(struct memprobe *mp)
 	mp->prog = NULL;
 	memstat_bpf__destroy(mp->skel);
 	mp->skel = NULL;
-	mp->map_fd = mp->stats_fd = mp->targets_fd = -1;
+	mp->map_fd = mp->stats_fd = mp->targets_fd = mp->last_fd = -1;
 }
 
 static int try_variant(struct memprobe *mp, const struct variant *v, char *why,
@@ -360,6 +362,7 @@ static int try_variant(struct memprobe *mp, const struct variant *v, char *why,
 	mp->map_fd = bpf_map__fd(mp->skel->maps.mem_rss);
 	mp->stats_fd = bpf_map__fd(mp->skel->maps.bw_stats);
 	mp->targets_fd = bpf_map__fd(mp->skel->maps.bw_targets);
+	mp->last_fd = bpf_map__fd(mp->skel->maps.mem_last);
 	return 0;
 }
 
@@ -376,7 +379,7 @@ struct memprobe *memprobe__new(const struct memory_cfg *cfg,
 	if (!mp)
 		return NULL;
 	mp->cfg = cfg;
-	mp->map_fd = mp->stats_fd = mp->targets_fd = -1;
+	mp->map_fd = mp->stats_fd = mp->targets_fd = mp->last_fd = -1;
 	mp->attach_type = "";
 	mp->ntargets = -1;
 	while (page > 1 && (1L << mp->page_shift) < page)
@@ -455,6 +458,11 @@ const char *memprobe__reason(const struct memprobe *mp)
 int memprobe__map_fd(const struct memprobe *mp)
 {
 	return mp->map_fd;
+}
+
+int memprobe__last_fd(const struct memprobe *mp)
+{
+	return mp->last_fd;
 }
 
 int memprobe__targets(const struct memprobe *mp)
@@ -600,8 +608,30 @@ static int cmp_kentry(const void *a, const void *b)
 
 static void free_entry(struct memprobe *mp, uint64_t key, enum freed_reason why)
 {
-	if (bpf_map_delete_elem(mp->map_fd, &key) == 0)
+	if (bpf_map_delete_elem(mp->map_fd, &key) == 0) {
 		mp->freed[why]++;
+		mp->freed_some = true;
+	}
+}
+
+/*
+ * Forget what the tp_btf program remembers of the entries' last values
+ * (mem_last), so that an entry freed by mistake (two address spaces of
+ * one process stamped in the same jiffy) is made again at its next event
+ * instead of waiting for its counters to change.  One batch update.
+ */
+static void clear_last(struct memprobe *mp)
+{
+	static struct mem_last zero[MEM_LAST_SLOTS];
+	static __u32 keys[MEM_LAST_SLOTS];
+	__u32 count = MEM_LAST_SLOTS;
+
+	if (mp->last_fd < 0)
+		return;
+	for (__u32 i = 0; i < MEM_LAST_SLOTS; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(mp->last_fd, keys, zero, &count, NULL))
+		pr_debug("memory: clearing mem_last: %s", strerror(errno));
 }
 
 static int cmp_idle(const void *a, const void *b)
@@ -759,6 +789,9 @@ static int collect_kernel(struct memprobe *mp)
 			return err;
 	}
 	mp->seed.n = nseed;
+	if (mp->freed_some)
+		clear_last(mp);
+	mp->freed_some = false;
 	if (mp->cur.n > nkernel)
 		qsort(mp->cur.v, mp->cur.n, sizeof(*mp->cur.v), cmp_tgid);
 	return 0;

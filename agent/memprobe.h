@@ -88,6 +88,7 @@ void memprobe__counters(const struct memprobe *mp, struct probe_counters *c);
 /* For tests: the kernel map's fd (-1 without BPF), and adding a tgid to
  * the in-kernel target set. */
 int memprobe__map_fd(const struct memprobe *mp);
+int memprobe__last_fd(const struct memprobe *mp);	/* mem_last, tp_btf only */
 int memprobe__add_target(struct memprobe *mp, uint32_t tgid);
 
 #endif /* BPFWATCH_MEMPROBE_H */

@@ -105,15 +105,9 @@ static __always_inline struct mem_val *entry(__u64 key, bool curr, __u32 tgid,
  * and age unowned ones) and the owner check (done at the next real
  * change).  All-zero counters are never remembered: a torn-down mm ends
  * there and a new mm reusing its address starts there, and that one must
- * get its entry (and owner) at once.
+ * get its entry (and owner) at once.  The agent clears the table after it
+ * frees entries, so a freed entry is made again at its mm's next event.
  */
-#define MEM_LAST_SLOTS	256
-
-struct mem_last {
-	__u64 mm;
-	__s64 count[MEM_MEMBERS];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MEM_LAST_SLOTS);

@@ -32,4 +32,12 @@ struct mem_val {
 	__u32 seen;			/* bit per member whose bytes are known */
 };
 
+/* Counters last written for an mm (tp_btf variant, see memstat.bpf.c). */
+#define MEM_LAST_SLOTS	256
+
+struct mem_last {
+	__u64 mm;
+	__s64 count[MEM_MEMBERS];
+};
+
 #endif /* BPFWATCH_MEMSTAT_H */

@@ -233,6 +233,18 @@ static void check_leak(struct memprobe *mp, const char *attach_type)
 	wl_stop(&w);
 	collect(mp, s);
 	assert_null(find_proc(mp, (uint32_t)w.pid));
+	/* an entry was freed: the tp_btf program's memory of it is cleared */
+	if (memprobe__last_fd(mp) >= 0) {
+		for (__u32 k = 0; k < MEM_LAST_SLOTS; k++) {
+			struct mem_last ml;
+
+			assert_int_equal(bpf_map_lookup_elem(memprobe__last_fd(mp), &k, &ml), 0);
+			if (ml.mm == 0)
+				continue;
+			/* only events after the clear may have filled it again */
+			assert_true(k != ((uint32_t)w.pid & (MEM_LAST_SLOTS - 1)));
+		}
+	}
 	assert_false(map_find(memprobe__map_fd(mp), (uint32_t)w.pid, &v1));
 	memprobe__counters(mp, &c);
 	assert_true(c.expired >= 1);
