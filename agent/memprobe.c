@@ -53,6 +53,7 @@ enum freed_reason {
 	FREED_EXITED = 0,	/* its process is gone */
 	FREED_REPLACED,		/* the process has a newer address space */
 	FREED_UNOWNED,		/* never seen from its owner, idle */
+	FREED_UNTARGETED,	/* its process is no longer a target */
 	FREED__COUNT,
 };
 
@@ -60,6 +61,7 @@ static const char *const freed_names[FREED__COUNT] = {
 	[FREED_EXITED] = "exited",
 	[FREED_REPLACED] = "replaced",
 	[FREED_UNOWNED] = "unowned",
+	[FREED_UNTARGETED] = "untargeted",
 };
 
 struct variant {
@@ -751,6 +753,10 @@ static int collect_kernel(struct memprobe *mp)
 			free_entry(mp, e->key, FREED_EXITED);
 			continue;
 		}
+		if (!wanted(mp, p.tgid)) {
+			free_entry(mp, e->key, FREED_UNTARGETED);
+			continue;
+		}
 		old = proc_vec__find(&mp->prev, p.tgid);
 		if (old && (old->key == p.key || !old->key)) {
 			memcpy(p.comm, old->comm, sizeof(p.comm));
@@ -848,7 +854,7 @@ static int export(struct memprobe *mp, struct store *s)
 		mp->f_freed = store__family(s, "bpfwatch_memory_entries_freed_total",
 			METRIC_COUNTER, "Address spaces freed from the memory "
 			"probe's kernel map: process exited, replaced by a newer "
-			"one (exec), or never owned and idle.");
+			"one (exec), never owned and idle, or no longer a target.");
 		if (!mp->f_resident || !mp->f_kind || !mp->f_count || !mp->f_freed)
 			return -errno;
 	}

@@ -426,6 +426,37 @@ static void test_targets(void **state)
 	memprobe__free(mp);
 }
 
+/* targets.pids through the agent's own refresh: only that process is
+ * recorded, and the selection is reported. */
+static void test_targets_pids(void **state)
+{
+	static const char *const args[] = { "leak", "1024", "1", "30", NULL };
+	struct memory_cfg cfg = { .enabled = true, .max_entries = 16384 };
+	struct store *s = store__new(8, 10000);
+	struct memprobe *mp;
+	uint32_t pid;
+	size_t n;
+	struct wl w;
+
+	(void)state;
+	wl_start(&w, args);
+	pid = (uint32_t)w.pid;
+	cfg.targets.set = true;
+	cfg.targets.pids = &pid;
+	cfg.targets.npids = 1;
+	mp = memprobe__new(&cfg, &feat);
+	assert_true(memprobe__attached(mp));
+	wl_leaked(&w);
+	collect(mp, s);
+	assert_int_equal(memprobe__targets(mp), 1);
+	assert_non_null(find_proc(mp, pid));
+	memprobe__procs(mp, &n);
+	assert_int_equal(n, 1);
+	wl_stop(&w);
+	memprobe__free(mp);
+	store__free(s);
+}
+
 /* Without any tracepoint variant: /proc sampling, reported as such. */
 static void test_procfs_fallback(void **state)
 {
@@ -504,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_seeded),
 		cmocka_unit_test(test_rise_fall_settles),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_targets_pids),
 		cmocka_unit_test(test_procfs_fallback),
 		cmocka_unit_test(test_disabled),
 	};
