@@ -10,6 +10,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpfutil.h"
 #include "collector.h"
 #include "expo.h"
 #include "funcprobe.h"
@@ -439,8 +440,10 @@ int collector__tick(struct collector *c)
 		const struct mem_proc *procs;
 		size_t n;
 
+		/* monotonic: a wall clock step must not empty the window */
 		procs = memprobe__procs(c->mp, &n);
-		err = leakdetect__update(c->ld, procs, n, ts);
+		err = leakdetect__update(c->ld, procs, n,
+					 (int64_t)(bw_mono_ns() / 1000000));
 		if (!err)
 			err = leakdetect__export(c->ld, c->store);
 		if (err)

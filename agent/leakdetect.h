@@ -97,7 +97,8 @@ struct leakdetect *leakdetect__new(const struct memory_cfg *cfg,
 				   uint64_t interval_ms);
 void leakdetect__free(struct leakdetect *ld);
 
-/* Feed one tick: @procs sorted by tgid (memprobe__procs()), at @ts_ms.
+/* Feed one tick: @procs sorted by tgid (memprobe__procs()), at @ts_ms
+ * (any clock that only moves forward; the agent uses CLOCK_MONOTONIC).
  * Forgets exited processes, analyses the tracked ones.  0 or -ENOMEM. */
 int leakdetect__update(struct leakdetect *ld, const struct mem_proc *procs,
 		       size_t n, int64_t ts_ms);
