@@ -10,13 +10,16 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpfutil.h"
 #include "collector.h"
 #include "expo.h"
 #include "funcprobe.h"
 #include "labeler.h"
+#include "leakdetect.h"
 #include "log.h"
 #include "notify.h"
 #include "ruleeng.h"
+#include "memprobe.h"
 #include "probes.h"
 #include "store.h"
 
@@ -27,6 +30,8 @@ struct collector {
 	struct funcprobe *fp;
 	struct ruleeng *re;		/* NULL: no rules */
 	struct notify *notify;		/* NULL: no alerting destinations */
+	struct memprobe *mp;
+	struct leakdetect *ld;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -183,6 +188,13 @@ void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
 	c->fp = fp;
 }
 
+void collector__set_memprobe(struct collector *c, struct memprobe *mp,
+			     struct leakdetect *ld)
+{
+	c->mp = mp;
+	c->ld = ld;
+}
+
 uint64_t collector__ticks(const struct collector *c)
 {
 	return c->ticks;
@@ -309,6 +321,26 @@ static void func_metrics(struct collector *c)
 	}
 }
 
+static void mem_metrics(struct collector *c)
+{
+	struct probe_prog_stats st[1];
+	struct probe_counters cnt;
+	struct label l[3];
+	int n;
+
+	l[0] = (struct label){ "probe", "memory" };
+	l[1] = (struct label){ "attach_type", memprobe__attach_type(c->mp) };
+	l[2] = (struct label){ "reason", memprobe__reason(c->mp) };
+	put(c, c->f_attached, l, 3, memprobe__attached(c->mp));
+	if (!memprobe__attached(c->mp))
+		return;
+	n = memprobe__prog_stats(c->mp, st, 1);
+	memprobe__counters(c->mp, &cnt);
+	probe_metrics(c, "memory", st, n, &cnt);
+	if (memprobe__targets(c->mp) >= 0)
+		put(c, c->f_targets, l, 1, memprobe__targets(c->mp));
+}
+
 static void self_metrics(struct collector *c)
 {
 	char ver[32];
@@ -349,6 +381,8 @@ static void self_metrics(struct collector *c)
 	}
 	if (c->fp)
 		func_metrics(c);
+	if (c->mp)
+		mem_metrics(c);
 	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
 	put(c, c->f_duration, NULL, 0, c->last_duration);
 	put(c, c->f_series, NULL, 0, store__series_count(c->store));
@@ -413,6 +447,24 @@ int collector__tick(struct collector *c)
 		if (err)
 			pr_warn("functions: collecting failed: %s", strerror(-err));
 		funcprobe__budget_tick(c->fp);
+	}
+	if (c->mp) {
+		err = memprobe__collect(c->mp, c->store);
+		if (err)
+			pr_warn("memory: collecting failed: %s", strerror(-err));
+	}
+	if (c->mp && c->ld) {
+		const struct mem_proc *procs;
+		size_t n;
+
+		/* monotonic: a wall clock step must not empty the window */
+		procs = memprobe__procs(c->mp, &n);
+		err = leakdetect__update(c->ld, procs, n,
+					 (int64_t)(bw_mono_ns() / 1000000));
+		if (!err)
+			err = leakdetect__export(c->ld, c->store);
+		if (err)
+			pr_warn("leak analyzer: %s", strerror(-err));
 	}
 	c->ticks++;
 	self_metrics(c);

@@ -17,6 +17,8 @@
 struct collector;
 struct funcprobe;
 struct notify;
+struct leakdetect;
+struct memprobe;
 struct probe;
 struct ruleeng;
 struct store;
@@ -29,6 +31,10 @@ struct collector *collector__new(const struct config *cfg,
 void collector__free(struct collector *c);
 /* Also collect the function-latency probe @fp (borrowed; NULL = none). */
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
+/* Also collect the memory probe @mp and feed its records to the leak
+ * analyzer @ld (both borrowed; NULL = none). */
+void collector__set_memprobe(struct collector *c, struct memprobe *mp,
+			     struct leakdetect *ld);
 
 /* Evaluate the rules of @re (borrowed; NULL = none) at the end of every
  * tick, before it closes. */

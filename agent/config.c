@@ -40,6 +40,7 @@ enum mark {
 	MARK_EVAL,
 	MARK_RETENTION,
 	MARK_IDLE,
+	MARK_LEAK_WINDOW,
 	MARK__COUNT,
 };
 
@@ -780,6 +781,34 @@ static void field__cpu_share(struct parser *p, const struct field *f,
 	*dst = v;
 }
 
+/* A fraction in (0, 1]: "0.05" or "5%" (the same syntax as a CPU share). */
+static void field__fraction(struct parser *p, const struct field *f,
+			    const char *path, const yaml_node_t *n, void *obj)
+{
+	const char *s = scalar__text(n);
+	double *dst = field__ptr(f, obj), v;
+	char q[QUOTE_BUF], *end;
+	size_t len;
+
+	len = s ? strspn(s, "0123456789.eE+-") : 0;
+	if (len && strchr("0123456789.-", s[0]) && (!s[len] || !strcmp(s + len, "%"))) {
+		v = strtod(s, &end);
+		if (end == s + len) {
+			if (s[len] == '%')
+				v /= 100.0;
+			if (v > 0 && v <= 1) {
+				*dst = v;
+				return;
+			}
+			parser__error(p, &n->start_mark,
+				      "%s: must be more than 0 and at most 1 (100%%), got '%s'",
+				      path, scalar__quote(n, q));
+			return;
+		}
+	}
+	parser__expected(p, path, n, "a fraction such as 0.05 or 5%");
+}
+
 static void field__pids(struct parser *p, const struct field *f,
 			const char *path, const yaml_node_t *n, void *obj)
 {
@@ -1145,6 +1174,38 @@ static const struct field untargeted_probe_fields[] = {
 	{ 0 },
 };
 
+static const struct field leak_fields[] = {
+	{ .key = "enabled", .parse = field__bool,
+	  .off = offsetof(struct leak_cfg, enabled) },
+	{ .key = "window", .parse = field__duration,
+	  .off = offsetof(struct leak_cfg, window_ms),
+	  .min = 1000, .max = 7 * 24 * 3600 * 1000ULL, .mark = MARK_LEAK_WINDOW },
+	{ .key = "min_samples", .parse = field__u32,
+	  .off = offsetof(struct leak_cfg, min_samples), .min = 18, .max = 100000 },
+	{ .key = "max_processes", .parse = field__u32,
+	  .off = offsetof(struct leak_cfg, max_processes), .min = 1, .max = 65536 },
+	{ .key = "significance", .parse = field__fraction,
+	  .off = offsetof(struct leak_cfg, significance) },
+	{ .key = "min_growth", .parse = field__fraction,
+	  .off = offsetof(struct leak_cfg, min_growth) },
+	{ 0 },
+};
+
+static const struct field memory_fields[] = {
+	{ .key = "enabled", .parse = field__bool,
+	  .off = offsetof(struct memory_cfg, enabled) },
+	{ .key = "max_entries", .parse = field__u32,
+	  .off = offsetof(struct memory_cfg, max_entries),
+	  .min = 1, .max = 1048576 },
+	{ .key = "pid_label", .parse = field__bool,
+	  .off = offsetof(struct memory_cfg, pid_label) },
+	{ .key = "targets", .parse = field__targets,
+	  .off = offsetof(struct memory_cfg, targets), .sub = targets_fields },
+	{ .key = "leak_detection", .parse = field__mapping,
+	  .off = offsetof(struct memory_cfg, leak), .sub = leak_fields },
+	{ 0 },
+};
+
 #define PROBE_FIELD(id, name, fields)					\
 	[id] = { .key = name, .parse = field__mapping,			\
 		 .off = offsetof(struct config, probes) +		\
@@ -1152,12 +1213,15 @@ static const struct field untargeted_probe_fields[] = {
 		 .sub = fields }
 
 /* Indexed by enum probe_id, then the list of functions. */
-static const struct field probes_fields[PROBE__COUNT + 2] = {
+static const struct field probes_fields[PROBE__COUNT + 3] = {
 	PROBE_FIELD(PROBE_RUNQ, "runqueue_latency", probe_fields),
 	PROBE_FIELD(PROBE_BIO, "block_io_latency", untargeted_probe_fields),
 	PROBE_FIELD(PROBE_SYSCALL, "syscall_latency", probe_fields),
 	[PROBE__COUNT] = { .key = "functions", .parse = field__functions },
-	[PROBE__COUNT + 1] = { 0 },
+	[PROBE__COUNT + 1] = { .key = "memory", .parse = field__mapping,
+			       .off = offsetof(struct config, memory),
+			       .sub = memory_fields },
+	[PROBE__COUNT + 2] = { 0 },
 };
 
 static const struct field global_fields[] = {
@@ -1304,6 +1368,32 @@ static void parser__check_eval(struct parser *p)
 			      duration__format(iv, a), scalar__quote(n, q));
 }
 
+/*
+ * The leak window must hold min_samples collection ticks.  A window given
+ * in the file that does not is an error; the default one is widened, so a
+ * long collection_interval alone needs no leak_detection section.
+ */
+static void parser__check_leak_window(struct parser *p)
+{
+	struct leak_cfg *l = &p->cfg->memory.leak;
+	const yaml_node_t *n = p->marks[MARK_LEAK_WINDOW];
+	char a[DURATION_BUF], b[DURATION_BUF];
+	uint64_t iv = p->cfg->collection_interval_ms;
+
+	if (!l->enabled || p->bad[MARK_INTERVAL] || p->bad[MARK_LEAK_WINDOW] ||
+	    l->window_ms / iv + 1 >= l->min_samples)
+		return;
+	if (!n) {
+		l->window_ms = (uint64_t)(l->min_samples - 1) * iv;
+		return;
+	}
+	parser__error(p, &n->start_mark,
+		      "probes.memory.leak_detection.window: %s holds fewer than "
+		      "min_samples (%u) ticks of global.collection_interval (%s)",
+		      duration__format(l->window_ms, a), l->min_samples,
+		      duration__format(iv, b));
+}
+
 static void parser__root(struct parser *p, const yaml_node_t *root)
 {
 	if (!root || scalar__is_null(root))
@@ -1318,6 +1408,7 @@ static void parser__root(struct parser *p, const yaml_node_t *root)
 	parser__check_min_interval(p, MARK_IDLE, "global.series_idle_timeout",
 				   p->cfg->idle_timeout_ms);
 	parser__check_eval(p);
+	parser__check_leak_window(p);
 }
 
 /* Report a libyaml failure: the problem text at its position. */
@@ -1382,6 +1473,14 @@ static struct config *config__new_default(const char *name)
 	cfg->probes[PROBE_BIO].max_entries = 256;
 	cfg->probes[PROBE_SYSCALL].enabled = false;
 	cfg->probes[PROBE_SYSCALL].max_entries = 4096;
+	cfg->memory.enabled = true;
+	cfg->memory.max_entries = 16384;
+	cfg->memory.leak.enabled = true;
+	cfg->memory.leak.window_ms = 10 * 60 * 1000;
+	cfg->memory.leak.min_samples = 20;
+	cfg->memory.leak.max_processes = 256;
+	cfg->memory.leak.significance = 0.01;
+	cfg->memory.leak.min_growth = 0.02;
 	cfg->source = strdup(name);
 	cfg->listen_address = strdup(":9477");
 	cfg->state_dir = strdup("/var/lib/bpfwatch");
@@ -1601,6 +1700,7 @@ void config__free(struct config *cfg)
 		free(cfg->rule_files[j]);
 	free(cfg->rule_files);
 	notify_cfg__free(&cfg->notify);
+	targets__free(&cfg->memory.targets);
 	free(cfg->source);
 	free(cfg->listen_address);
 	free(cfg->state_dir);

@@ -132,6 +132,40 @@ struct config_label {
 	char *value;
 };
 
+/*
+ * probes.memory: resident memory per process (kmem:rss_stat) and the leak
+ * analyzer that reads it (see agent/memprobe.h, agent/leakdetect.h).
+ *   memory:
+ *     enabled: true
+ *     max_entries: 16384        # address spaces tracked in the kernel
+ *     pid_label: false          # true: one series per process
+ *     targets: { ... }          # optional, as for the other probes
+ *     leak_detection:
+ *       enabled: true
+ *       window: 10m             # history each decision looks at
+ *       min_samples: 20         # >= 18; a window given must hold that
+ *                               # many ticks (the default one is widened)
+ *       max_processes: 256      # analysed per tick, largest first
+ *       significance: 0.01      # Mann-Kendall p-value to call a trend
+ *       min_growth: 2%          # growth over the window, share of the floor
+ */
+struct leak_cfg {
+	bool enabled;
+	uint64_t window_ms;
+	uint32_t min_samples;
+	uint32_t max_processes;
+	double significance;
+	double min_growth;
+};
+
+struct memory_cfg {
+	bool enabled;
+	uint32_t max_entries;
+	bool pid_label;
+	struct targets_cfg targets;
+	struct leak_cfg leak;
+};
+
 struct config {
 	char *source;			/* file name, or "<default>" */
 	uint64_t collection_interval_ms;	/* 100ms..1h, default 5s */
@@ -153,6 +187,7 @@ struct config {
 	struct probe_cfg probes[PROBE__COUNT];
 	struct func_cfg *functions;	/* probes.functions */
 	size_t nfunctions;
+	struct memory_cfg memory;	/* probes.memory */
 };
 
 /* The embedded default configuration (agent/default_config.yml). */

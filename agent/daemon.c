@@ -32,8 +32,10 @@
 #include "api.h"
 #include "http.h"
 #include "libbpf_glue.h"
+#include "leakdetect.h"
 #include "log.h"
 #include "notify.h"
+#include "memprobe.h"
 #include "probes.h"
 #include "ruleeng.h"
 #include "store.h"
@@ -69,6 +71,8 @@ struct agent {
 	struct store *store;
 	struct probe *probes[PROBE__COUNT];
 	struct funcprobe *fp;
+	struct memprobe *mp;
+	struct leakdetect *ld;
 	struct collector *collector;
 	struct web_config *web;		/* --web.config.file, or NULL */
 	struct ruleeng *rules;		/* rule_files (possibly none) */
@@ -86,6 +90,8 @@ static void agent_free(struct agent *a)
 	for (int i = 0; i < PROBE__COUNT; i++)
 		probe__free(a->probes[i]);
 	funcprobe__free(a->fp);
+	leakdetect__free(a->ld);
+	memprobe__free(a->mp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
 		close(a->stats_fd);
@@ -352,6 +358,24 @@ static int attach_probes(struct agent *a)
 			pr_info("probe %s: disabled in the configuration", probe__name(p));
 		}
 	}
+	a->mp = memprobe__new(&a->cfg->memory, &a->feat);
+	if (!a->mp)
+		return -ENOMEM;
+	if (memprobe__attached(a->mp)) {
+		pr_info("probe memory: attached (%s)", memprobe__attach_type(a->mp));
+	} else if (memprobe__enabled(a->mp)) {
+		pr_warn("probe memory: not attached: %s", memprobe__reason(a->mp));
+		failed++;
+	} else {
+		pr_info("probe memory: disabled in the configuration");
+	}
+	if (memprobe__enabled(a->mp) && a->cfg->memory.leak.enabled) {
+		a->ld = leakdetect__new(&a->cfg->memory, a->cfg->collection_interval_ms);
+		if (!a->ld)
+			return -ENOMEM;
+	}
+	if (memprobe__enabled(a->mp))
+		collector__set_memprobe(a->collector, a->mp, a->ld);
 	if (!a->cfg->nfunctions)
 		return failed;
 	a->fp = funcprobe__new(a->cfg->functions, a->cfg->nfunctions, &a->feat);

@@ -7,7 +7,10 @@
 # agent does not stop cleanly.
 #
 #  1. $OUT/bench/bench_probes: in-kernel ns per event of every probe program
-#     against an empty program on the same hook, and a syscall end to end.
+#     against an empty program on the same hook, and a syscall end to end;
+#     $OUT/bench/bench_memory: the memory probe's ns per event against an
+#     empty program on kmem:rss_stat, and a page-fault-heavy workload's time
+#     per page untraced and traced.
 #  2. The agent itself, default config, for BENCH_AGENT_SECONDS (default 60)
 #     after a 5 s warm-up, under a background load (sleepers waking every
 #     millisecond, a dd loop of direct 4 KiB writes and reads): its CPU time,
@@ -20,7 +23,8 @@
 #
 # Environment: OUT (build directory, default .output/release),
 # BENCH_AGENT_SECONDS, BENCH_PORT (default 19478), BENCH_PROBES_ARGS (extra
-# arguments for bench_probes, e.g. "-r 5 -n 1000000").
+# arguments for bench_probes, e.g. "-r 5 -n 1000000"), BENCH_MEMORY_ARGS
+# (for bench_memory, e.g. "-r 15 -m 512").
 #
 # Everything it starts is stopped, and its scratch directory under $OUT
 # removed, on exit or on SIGINT/SIGTERM/SIGHUP.
@@ -50,7 +54,7 @@ esac
 for tool in curl awk date; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/install-deps.sh installs it)"
 done
-for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes"; do
+for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes" "$OUT/bench/bench_memory"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench'"
 done
 
@@ -88,6 +92,11 @@ echo "######## bench_probes: in-kernel cost per event and a syscall end to end"
 export OUT	# bench_probes puts its block I/O scratch file there
 # shellcheck disable=SC2086 # BENCH_PROBES_ARGS is a list of words
 "$OUT/bench/bench_probes" ${BENCH_PROBES_ARGS:-} || die "bench_probes failed (exit $?)"
+
+echo
+echo "######## bench_memory: the memory probe (kmem:rss_stat) on a page-fault-heavy workload"
+# shellcheck disable=SC2086 # BENCH_MEMORY_ARGS is a list of words
+"$OUT/bench/bench_memory" ${BENCH_MEMORY_ARGS:-} || die "bench_memory failed (exit $?)"
 
 # ---- 2. the agent -----------------------------------------------------------
 echo
