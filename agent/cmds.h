@@ -8,5 +8,6 @@ int cmd_check(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
 
 #endif

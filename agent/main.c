@@ -50,6 +50,7 @@ static const struct cmd {
 	{ "features", cmd_features },
 	{ "list", cmd_list },
 	{ "trace", cmd_trace },
+	{ "leaks", cmd_leaks },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

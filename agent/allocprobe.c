@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation tracing loader (see allocprobe.h, bpf/memleak.bpf.c).
+ *
+ * Every entry point is found the way probes.functions finds a symbol
+ * (funcprobe__locate: the library the process has mapped, .symtab else
+ * .dynsym, default symbol versions) and attached by file offset.  Names
+ * that are aliases of one function (glibc's aligned_alloc and memalign)
+ * resolve to one offset and are attached once, or every call would be
+ * counted twice.  Entry points the allocator library lacks are skipped,
+ * except malloc and free.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "memleak.h"
+#include "allocprobe.h"
+#include "memleak.skel.h"
+
+#include "bpfutil.h"
+#include "funcprobe.h"
+
+_Static_assert(sizeof(struct memleak_alloc) == 40, "struct memleak_alloc layout");
+_Static_assert(sizeof(struct memleak_agg) == 32, "struct memleak_agg layout");
+_Static_assert(sizeof(struct memleak_pending) == 48, "struct memleak_pending layout");
+
+#define MAX_LINKS	32
+#define DESC_LEN	1024
+
+struct allocprobe {
+	struct memleak_bpf *skel;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	int allocs_fd, stacks_fd, aggs_fd, stats_fd;
+	enum calib_insn malloc_insn;
+	char desc[DESC_LEN];
+};
+
+/* One entry point: its symbol, the program for its entry, whether it
+ * has a return probe, whether it lives in libc whatever --lib says. */
+struct entry_point {
+	const char *sym;
+	const char *prog;
+	bool ret;
+	bool libc;
+	bool required;
+};
+
+static const struct entry_point points[] = {
+	{ "malloc", "malloc_enter", true, false, true },
+	{ "calloc", "calloc_enter", true, false, false },
+	{ "realloc", "realloc_enter", true, false, false },
+	{ "reallocarray", "reallocarray_enter", true, false, false },
+	{ "posix_memalign", "posix_memalign_enter", true, false, false },
+	{ "aligned_alloc", "memalign_enter", true, false, false },
+	{ "memalign", "memalign_enter", true, false, false },
+	{ "valloc", "malloc_enter", true, false, false },
+	{ "pvalloc", "malloc_enter", true, false, false },
+	{ "free", "free_enter", false, false, true },
+	{ "mmap", "mmap_enter", true, true, false },
+	{ "munmap", "munmap_enter", false, true, false },
+	{ "mremap", "mremap_enter", true, true, false },
+};
+#define NPOINTS (sizeof(points) / sizeof(points[0]))
+
+static enum calib_insn insn_at(const char *path, size_t off)
+{
+	uint8_t code[2];
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = pread(fd, code, sizeof(code), (off_t)off);
+		close(fd);
+	}
+	return n > 0 ? calib__classify(code, (size_t)n) : CALIB_OTHER;
+}
+
+static int attach_one(struct allocprobe *ml, const struct entry_point *ep,
+		      const char *path, size_t off, uint32_t pid, char *err,
+		      size_t len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o);
+	struct bpf_program *prog;
+	int e;
+
+	prog = bpf_object__find_program_by_name(ml->skel->obj, ep->prog);
+	if (!prog || ml->nlinks + 2 > MAX_LINKS) {
+		snprintf(err, len, "%s: no BPF program %s", ep->sym, ep->prog);
+		return -ENOENT;
+	}
+	ml->links[ml->nlinks] = bpf_program__attach_uprobe_opts(prog, (pid_t)pid,
+								 path, off, &o);
+	if (!ml->links[ml->nlinks])
+		goto err_out;
+	ml->nlinks++;
+	if (!ep->ret)
+		return 0;
+	o.retprobe = true;
+	ml->links[ml->nlinks] = bpf_program__attach_uprobe_opts(
+		ml->skel->progs.alloc_return, (pid_t)pid, path, off, &o);
+	if (!ml->links[ml->nlinks])
+		goto err_out;
+	ml->nlinks++;
+	return 0;
+err_out:
+	e = -errno;
+	snprintf(err, len, "attaching %s to %s%s (pid %u): %s", ep->sym, path,
+		 o.retprobe ? " (return)" : "", pid,
+		 e == -ESRCH ? "no such process" : strerror(-e));
+	return e;
+}
+
+/* Append @s to the description. */
+static void desc_add(struct allocprobe *ml, const char *s)
+{
+	size_t l = strlen(ml->desc);
+
+	snprintf(ml->desc + l, sizeof(ml->desc) - l, "%s", s);
+}
+
+static int attach_all(struct allocprobe *ml, const struct allocprobe_opts *o,
+		      char *err, size_t len)
+{
+	const char *lib = o->lib ? o->lib : "libc.so.6";
+	char *paths[NPOINTS] = {};
+	size_t offs[NPOINTS] = {};
+	char why[768], *prev_path = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < NPOINTS; i++) {
+		const struct entry_point *ep = &points[i];
+		int e;
+
+		e = funcprobe__locate(ep->libc ? "libc.so.6" : lib, o->pid, ep->sym,
+				      &paths[i], &offs[i], why, sizeof(why));
+		if (e && ep->required) {
+			snprintf(err, len, "%s", why);
+			rc = e;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < NPOINTS; i++) {
+		bool dup = false;
+
+		if (!paths[i])
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (paths[j] && offs[j] == offs[i] &&
+			    strcmp(paths[j], paths[i]) == 0)
+				dup = true;	/* an alias: attached already */
+		if (dup)
+			continue;
+		rc = attach_one(ml, &points[i], paths[i], offs[i], o->pid, err, len);
+		if (rc)
+			goto out;
+		if (!prev_path || strcmp(prev_path, paths[i])) {
+			if (prev_path) {
+				desc_add(ml, " in ");
+				desc_add(ml, prev_path);
+				desc_add(ml, "; ");
+			}
+			prev_path = paths[i];
+		} else {
+			desc_add(ml, ", ");
+		}
+		desc_add(ml, points[i].sym);
+		if (i == 0)
+			ml->malloc_insn = insn_at(paths[i], offs[i]);
+	}
+	if (prev_path) {
+		desc_add(ml, " in ");
+		desc_add(ml, prev_path);
+	}
+out:
+	for (size_t i = 0; i < NPOINTS; i++)
+		free(paths[i]);
+	return rc;
+}
+
+struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err, size_t len)
+{
+	struct allocprobe *ml;
+	int rc;
+
+	if (!o->pid) {
+		snprintf(err, len, "a pid is needed");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (kill((pid_t)o->pid, 0) && errno == ESRCH) {
+		snprintf(err, len, "pid %u: no such process", o->pid);
+		errno = ESRCH;
+		return NULL;
+	}
+	ml = calloc(1, sizeof(*ml));
+	if (!ml) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	ml->skel = memleak_bpf__open();
+	if (!ml->skel) {
+		rc = -errno;
+		snprintf(err, len, "opening the BPF object: %s", strerror(-rc));
+		goto err_free;
+	}
+	ml->skel->rodata->target_tgid = o->pid;
+	ml->skel->rodata->sample_interval = o->sample_bytes;
+	for (int k = 0; k < MEMLEAK_PT_SIZE; k++) {
+		double p = -expm1(-(double)k / MEMLEAK_PT_STEPS) * 4294967296.0;
+
+		ml->skel->rodata->p_table[k] = p >= 4294967295.0 ? 0xffffffffU :
+					       (uint32_t)p;
+	}
+	rc = memleak_bpf__load(ml->skel);
+	if (rc) {
+		snprintf(err, len, "loading the BPF object: %s", strerror(-rc));
+		goto err_free;
+	}
+	ml->allocs_fd = bpf_map__fd(ml->skel->maps.allocs);
+	ml->stacks_fd = bpf_map__fd(ml->skel->maps.stacks);
+	ml->aggs_fd = bpf_map__fd(ml->skel->maps.stack_aggs);
+	ml->stats_fd = bpf_map__fd(ml->skel->maps.memleak_stats);
+	rc = attach_all(ml, o, err, len);
+	if (rc)
+		goto err_free;
+	return ml;
+err_free:
+	allocprobe__free(ml);
+	errno = rc < 0 ? -rc : EINVAL;
+	return NULL;
+}
+
+void allocprobe__free(struct allocprobe *ml)
+{
+	if (!ml)
+		return;
+	/* Return probes first: a return without its entry is only counted,
+	 * an entry without its return would leave a pending call behind. */
+	for (int i = ml->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(ml->links[i]);
+	memleak_bpf__destroy(ml->skel);
+	free(ml);
+}
+
+const char *allocprobe__describe(const struct allocprobe *ml)
+{
+	return ml->desc;
+}
+
+enum calib_insn allocprobe__malloc_insn(const struct allocprobe *ml)
+{
+	return ml->malloc_insn;
+}
+
+void allocprobe__counters(const struct allocprobe *ml, struct allocprobe_counters *c)
+{
+	uint64_t v[ML_STAT_MAX];
+
+	for (uint32_t i = 0; i < ML_STAT_MAX; i++)
+		v[i] = bw_percpu_sum(ml->stats_fd, i);
+	c->calls = v[ML_STAT_CALLS];
+	c->allocs = v[ML_STAT_ALLOCS];
+	c->frees = v[ML_STAT_FREES];
+	c->failed = v[ML_STAT_FAILED];
+	c->unsampled = v[ML_STAT_UNSAMPLED];
+	c->lost_frees = v[ML_STAT_LOST_FREE];
+	c->stack_full = v[ML_STAT_STACK_FULL];
+	c->stack_err = v[ML_STAT_STACK_ERR];
+	c->evicted = v[ML_STAT_EVICTED];
+	c->insert_fail = v[ML_STAT_INSERT_FAIL];
+	c->replaced = v[ML_STAT_REPLACED];
+	c->pending_full = v[ML_STAT_PENDING_FULL];
+	c->missing = v[ML_STAT_MISSING];
+	c->nested = v[ML_STAT_NESTED];
+	c->live_allocs = __atomic_load_n(&ml->skel->bss->live_allocs, __ATOMIC_RELAXED);
+	c->live_bytes = (double)__atomic_load_n(&ml->skel->bss->live_wbytes,
+						__ATOMIC_RELAXED);
+}
+
+/* Index of @id in the per-stack slots (MEMLEAK_NOSTACK for none). */
+static uint32_t slot_of(int32_t id)
+{
+	return id >= 0 && id < MEMLEAK_STACK_ENTRIES ? (uint32_t)id : MEMLEAK_NOSTACK;
+}
+
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct allocprobe_stack *x = a, *y = b;
+
+	if (x->est_bytes != y->est_bytes)
+		return x->est_bytes < y->est_bytes ? 1 : -1;
+	return x->stack_id - y->stack_id;
+}
+
+int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
+		    struct allocprobe_stack **out, size_t *n, int64_t *agg_missing)
+{
+	const uint32_t nslots = MEMLEAK_STACK_ENTRIES + 1;
+	struct allocprobe_stack *s;
+	uint64_t now = bw_mono_ns(), key, next, seen = 0;
+	int64_t agg_count = 0;
+	void *prev = NULL;
+	size_t m = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	s = calloc(nslots, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nslots; i++)
+		s[i].stack_id = i == MEMLEAK_NOSTACK ? -1 : (int32_t)i;
+	/* Walk by key; a key freed meanwhile only ends one lookup early. */
+	while ((err = bpf_map_get_next_key(ml->allocs_fd, prev, &next)) == 0) {
+		struct memleak_alloc a;
+		struct allocprobe_stack *st;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ml->allocs_fd, &key, &a))
+			continue;
+		seen++;
+		if (a.ts > now || now - a.ts < min_age_ns)
+			continue;
+		st = &s[slot_of(a.stack_id)];
+		st->count++;
+		st->bytes += a.size;
+		st->est_bytes += (double)a.wbytes;
+		st->est_count += (double)a.wcount / (1 << MEMLEAK_W_SHIFT);
+		if (!st->oldest_ns || a.ts < st->oldest_ns)
+			st->oldest_ns = a.ts;
+	}
+	if (err != -ENOENT) {
+		free(s);
+		return err;
+	}
+	for (uint32_t i = 0; i < nslots; i++) {
+		struct memleak_agg g;
+
+		if (!bpf_map_lookup_elem(ml->aggs_fd, &i, &g))
+			agg_count += g.count;
+		if (s[i].count)
+			s[m++] = s[i];
+	}
+	*agg_missing = agg_count - (int64_t)seen;
+	qsort(s, m, sizeof(*s), cmp_stack);
+	*out = s;
+	*n = m;
+	return 0;
+}
+
+int allocprobe__stack_ips(const struct allocprobe *ml, int32_t stack_id,
+		       uint64_t *ips, size_t max)
+{
+	uint64_t buf[MEMLEAK_STACK_DEPTH];
+	uint32_t key = (uint32_t)stack_id;
+	size_t n = 0;
+
+	if (stack_id < 0)
+		return 0;
+	if (bpf_map_lookup_elem(ml->stacks_fd, &key, buf))
+		return -errno;
+	while (n < MEMLEAK_STACK_DEPTH && n < max && buf[n]) {
+		ips[n] = buf[n];
+		n++;
+	}
+	return (int)n;
+}
