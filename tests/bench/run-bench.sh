@@ -8,6 +8,8 @@
 #
 #  1. $OUT/bench/bench_probes: in-kernel ns per event of every probe program
 #     against an empty program on the same hook, and a syscall end to end.
+#  1b. $OUT/bench/bench_leaks: ns per malloc+free pair untraced, under empty
+#     uprobes on malloc/free, and traced by `bpfwatch leaks`' probe.
 #  2. The agent itself, default config, for BENCH_AGENT_SECONDS (default 60)
 #     after a 5 s warm-up, under a background load (sleepers waking every
 #     millisecond, a dd loop of direct 4 KiB writes and reads): its CPU time,
@@ -47,7 +49,7 @@ esac
 for tool in curl awk date; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/install-deps.sh installs it)"
 done
-for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes"; do
+for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes" "$OUT/bench/bench_leaks"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench'"
 done
 
@@ -85,6 +87,11 @@ echo "######## bench_probes: in-kernel cost per event and a syscall end to end"
 export OUT	# bench_probes puts its block I/O scratch file there
 # shellcheck disable=SC2086 # BENCH_PROBES_ARGS is a list of words
 "$OUT/bench/bench_probes" ${BENCH_PROBES_ARGS:-} || die "bench_probes failed (exit $?)"
+
+# ---- 1b. allocation tracing (bpfwatch leaks) ---------------------------------
+echo
+echo "######## bench_leaks: what the leaks probe costs per malloc+free pair"
+"$OUT/bench/bench_leaks" || die "bench_leaks failed (exit $?)"
 
 # ---- 2. the agent -----------------------------------------------------------
 echo

@@ -26,6 +26,13 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/lib.sh"
 
+# An ASan build of the leaker allocates through libasan's interceptors,
+# not libc: trace those (--lib), and let the failing mallocs return NULL.
+LIBARGS=()
+ASANLIB=$(ldd "$LEAKER" 2>/dev/null | awk '/libasan/ { print $1; exit }')
+[ -n "$ASANLIB" ] && LIBARGS=(--lib "$ASANLIB")
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1
+
 wait_grep() {	# wait_grep PATTERN FILE SECONDS
 	local i
 	for i in $(seq 1 $(($3 * 10))); do
@@ -52,7 +59,7 @@ run_leaks() {
 	LPID=$!
 	exec 3>"$TMP/go"
 	wait_grep "leaker: pid" "$TMP/$name.leaker" 10 || return 1
-	"$BIN" leaks --pid "$LPID" --duration 120s "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	"$BIN" leaks --pid "$LPID" --duration 300s "${LIBARGS[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	BPID=$!
 	if ! wait_grep "^tracing pid" "$TMP/$name.err" 30; then
 		cat "$TMP/$name.err" >&2
@@ -60,7 +67,7 @@ run_leaks() {
 	fi
 	echo go >&3
 	exec 3>&-
-	wait_grep "leaker: ready" "$TMP/$name.leaker" 60 || return 1
+	wait_grep "leaker: ready" "$TMP/$name.leaker" 240 || return 1
 	sleep 1.5	# older than --min-age 1s
 	if [ "$end" = exit ]; then
 		kill "$LPID"
