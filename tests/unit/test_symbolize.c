@@ -171,22 +171,15 @@ static void test_stripped_executable(void **state)
 	child_stop(&c);
 }
 
-/* A deleted executable is read through /proc/PID/map_files (root only). */
-static void test_deleted_executable(void **state)
+/* Copy test file @name to a new temporary file; its path into @tmp
+ * (a mkstemp template). */
+static void copy_to_tmp(const char *name, char *tmp)
 {
-	char src[PATH_MAX], tmp[] = "/tmp/bw-symtest.XXXXXX";
-	struct sym_info si;
-	struct symbolizer *s;
-	struct child c;
+	char src[PATH_MAX];
 	struct stat st;
 	int in, out;
 
-	(void)state;
-	if (geteuid() != 0) {
-		skip();	/* map_files needs CAP_SYS_ADMIN */
-		return;
-	}
-	path_of(src, "testprog");
+	path_of(src, name);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	out = mkstemp(tmp);
 	assert_true(in >= 0 && out >= 0);
@@ -195,8 +188,33 @@ static void test_deleted_executable(void **state)
 	assert_int_equal(fchmod(out, 0700), 0);
 	close(in);
 	close(out);
+}
+
+/*
+ * A deleted executable, or one replaced by another file at its path (an
+ * upgrade: rename over it), is read through /proc/PID/map_files (root
+ * only): the file now at the path is a stripped copy, which would lose
+ * the symbols, or resolve wrong ones.
+ */
+static void run_gone(bool replace)
+{
+	char tmp[] = "/tmp/bw-symtest.XXXXXX", tmp2[] = "/tmp/bw-symtest.XXXXXX";
+	struct sym_info si;
+	struct symbolizer *s;
+	struct child c;
+
+	if (geteuid() != 0) {
+		skip();	/* map_files needs CAP_SYS_ADMIN */
+		return;
+	}
+	copy_to_tmp("testprog", tmp);
 	child_start(&c, tmp);
-	assert_int_equal(unlink(tmp), 0);
+	if (replace) {
+		copy_to_tmp("testprog.stripped", tmp2);
+		assert_int_equal(rename(tmp2, tmp), 0);
+	} else {
+		assert_int_equal(unlink(tmp), 0);
+	}
 	s = symbolizer__new((uint32_t)c.pid, 4);
 	assert_non_null(s);
 	assert_int_equal(symbolizer__resolve(s, c.addr[0] + 3, &si), 0);
@@ -208,6 +226,20 @@ static void test_deleted_executable(void **state)
 	assert_string_equal(si.build_id, EXE_BUILD_ID);
 	symbolizer__free(s);
 	child_stop(&c);
+	if (replace)
+		unlink(tmp);
+}
+
+static void test_deleted_executable(void **state)
+{
+	(void)state;
+	run_gone(false);
+}
+
+static void test_replaced_executable(void **state)
+{
+	(void)state;
+	run_gone(true);
 }
 
 /* The library's address of @sym and its load bias (from the loader). */
@@ -358,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_pie_executable),
 		cmocka_unit_test(test_stripped_executable),
 		cmocka_unit_test(test_deleted_executable),
+		cmocka_unit_test(test_replaced_executable),
 		cmocka_unit_test(test_shared_library),
 		cmocka_unit_test(test_stripped_library),
 		cmocka_unit_test(test_cache_eviction),
