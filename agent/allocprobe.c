@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "memleak.h"
 #include "allocprobe.h"
 #include "memleak.skel.h"
+#include "calib.skel.h"
 
 #include "bpfutil.h"
 #include "funcprobe.h"
@@ -43,6 +45,8 @@ struct allocprobe {
 	int nlinks;
 	int allocs_fd, stacks_fd, aggs_fd, stats_fd;
 	enum calib_insn malloc_insn;
+	char *malloc_path, *free_path;	/* where malloc and free were attached */
+	size_t malloc_off, free_off;
 	char desc[DESC_LEN];
 };
 
@@ -175,8 +179,14 @@ static int attach_all(struct allocprobe *ml, const struct allocprobe_opts *o,
 			desc_add(ml, ", ");
 		}
 		desc_add(ml, points[i].sym);
-		if (i == 0)
+		if (strcmp(points[i].sym, "malloc") == 0) {
 			ml->malloc_insn = insn_at(paths[i], offs[i]);
+			ml->malloc_path = strdup(paths[i]);
+			ml->malloc_off = offs[i];
+		} else if (strcmp(points[i].sym, "free") == 0) {
+			ml->free_path = strdup(paths[i]);
+			ml->free_off = offs[i];
+		}
 	}
 	if (prev_path) {
 		desc_add(ml, " in ");
@@ -250,6 +260,8 @@ void allocprobe__free(struct allocprobe *ml)
 	for (int i = ml->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(ml->links[i]);
 	memleak_bpf__destroy(ml->skel);
+	free(ml->malloc_path);
+	free(ml->free_path);
 	free(ml);
 }
 
@@ -376,4 +388,89 @@ int allocprobe__stack_ips(const struct allocprobe *ml, int32_t stack_id,
 		n++;
 	}
 	return (int)n;
+}
+
+/* ---- what a traced malloc+free costs ------------------------------------ */
+
+#define PAIR_CALLS	2000
+#define PAIR_RUNS	3
+
+void *volatile allocprobe_sink;
+
+/* Does this process map @path? */
+static bool self_maps(const char *path)
+{
+	char line[PATH_MAX + 128];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (p) {
+			p[strcspn(p, "\n")] = '\0';
+			found = strcmp(p, path) == 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Best of PAIR_RUNS runs: ns for PAIR_CALLS malloc(64)+free() pairs. */
+static uint64_t time_pairs(void)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int r = 0; r < PAIR_RUNS; r++) {
+		uint64_t t0 = bw_mono_ns(), t;
+
+		for (int i = 0; i < PAIR_CALLS; i++) {
+			allocprobe_sink = malloc(64);
+			free(allocprobe_sink);
+		}
+		t = bw_mono_ns() - t0;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+int allocprobe__pair_cost(const struct allocprobe *ml, double *ns)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o);
+	struct bpf_link *l[3] = {};
+	struct calib_bpf *cs;
+	uint64_t base, traced;
+	pid_t self = getpid();
+	int err = 0;
+
+	if (!ml->malloc_path || !ml->free_path || !self_maps(ml->malloc_path) ||
+	    !self_maps(ml->free_path))
+		return -ENOENT;
+	cs = calib_bpf__open_and_load();
+	if (!cs)
+		return -errno;
+	base = time_pairs();
+	l[0] = bpf_program__attach_uprobe_opts(cs->progs.calib_uprobe, self,
+					       ml->malloc_path, ml->malloc_off, &o);
+	l[1] = bpf_program__attach_uprobe_opts(cs->progs.calib_uprobe, self,
+					       ml->free_path, ml->free_off, &o);
+	o.retprobe = true;
+	l[2] = bpf_program__attach_uprobe_opts(cs->progs.calib_uretprobe, self,
+					       ml->malloc_path, ml->malloc_off, &o);
+	if (!l[0] || !l[1] || !l[2])
+		err = -errno ? -errno : -EINVAL;
+	else
+		traced = time_pairs();
+	for (int i = 2; i >= 0; i--)
+		bpf_link__destroy(l[i]);
+	calib_bpf__destroy(cs);
+	if (err)
+		return err;
+	if (traced <= base)
+		return -ERANGE;
+	*ns = (double)(traced - base) / PAIR_CALLS;
+	return 0;
 }

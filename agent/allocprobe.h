@@ -41,6 +41,15 @@ const char *allocprobe__describe(const struct allocprobe *ml);
 /* The kind of malloc's first instruction (what its uprobe trap costs). */
 enum calib_insn allocprobe__malloc_insn(const struct allocprobe *ml);
 
+/*
+ * What the traps of one malloc(64)+free() pair cost here, in ns: empty
+ * programs (bpf/calib.bpf.c) on the very malloc and free traced (uprobe +
+ * uretprobe on malloc, uprobe on free), timed in this process (a few
+ * thousand pairs, tens of ms).  -ENOENT when this process does not map
+ * the allocator library; -ERANGE when noise swamped the difference.
+ */
+int allocprobe__pair_cost(const struct allocprobe *ap, double *ns);
+
 /* Counters since allocprobe__new() (bpf/memleak.h ML_STAT_*). */
 struct allocprobe_counters {
 	uint64_t calls, allocs, frees, failed, unsampled;

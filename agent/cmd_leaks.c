@@ -475,17 +475,27 @@ static int parse_opts(int argc, char **argv, struct leaks_opts *o)
 	return 0;
 }
 
-/* Say what tracing costs; with the figure measured here when it can be. */
-static void announce_cost(enum calib_insn insn)
+/*
+ * Say what tracing costs, with the figure measured here when it can be:
+ * empty probes on this process's own copy of the traced malloc and free
+ * (the same file, so the same instructions trapped); else the calibrated
+ * cost of a uprobe on a function of ours that starts like malloc does.
+ */
+static void announce_cost(const struct allocprobe *ap)
 {
-	double trap = 0, ret = 0;
+	double pair = 0, trap = 0, ret = 0;
 
-	if (calib__uprobe_ns(insn, CALIB_CALLS, CALIB_RUNS, &trap) == 0 &&
-	    calib__uprobe_ns(CALIB_RETURN, CALIB_CALLS, CALIB_RUNS, &ret) == 0)
+	if (allocprobe__pair_cost(ap, &pair) == 0)
 		fprintf(stderr, "cost: every allocator call traps into the kernel: "
-			"about %.1f us per call measured here (uprobe %.1f us + "
-			"uretprobe %.1f us; malloc itself takes tens of ns)\n",
-			(trap + ret) / 1e3, trap / 1e3, ret / 1e3);
+			"about %.1f us per malloc+free pair measured here with empty "
+			"probes (malloc alone takes tens of ns)\n", pair / 1e3);
+	else if (calib__uprobe_ns(allocprobe__malloc_insn(ap), CALIB_CALLS,
+				  CALIB_RUNS, &trap) == 0 &&
+		 calib__uprobe_ns(CALIB_RETURN, CALIB_CALLS, CALIB_RUNS, &ret) == 0)
+		fprintf(stderr, "cost: every allocator call traps into the kernel: "
+			"at least %.1f us per call (uprobe %.1f us + uretprobe %.1f us "
+			"measured here on a function of bpfwatch; malloc itself takes "
+			"tens of ns)\n", (trap + ret) / 1e3, trap / 1e3, ret / 1e3);
 	else
 		fprintf(stderr, "cost: every allocator call traps into the kernel: "
 			"several microseconds per call (uprobe + uretprobe; malloc "
@@ -542,7 +552,7 @@ int cmd_leaks(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	announce_cost(allocprobe__malloc_insn(ap));
+	announce_cost(ap);
 	fmt_bytes((double)o.sample, b, sizeof(b));
 	fprintf(stderr, "tracing pid %u (%s) for %.1f s (Ctrl-C to stop early): %s\n"
 		"sampling: %s%s%s\n", o.pid, r.comm, (double)o.dur_ms / 1e3,
