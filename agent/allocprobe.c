@@ -224,6 +224,19 @@ struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err, s
 		snprintf(err, len, "opening the BPF object: %s", strerror(-rc));
 		goto err_free;
 	}
+	if (o->max_stacks > MEMLEAK_STACK_ENTRIES) {
+		snprintf(err, len, "at most %d stacks", MEMLEAK_STACK_ENTRIES);
+		rc = -EINVAL;
+		goto err_free;
+	}
+	if (o->max_allocs) {
+		ml->skel->rodata->max_allocs = o->max_allocs;
+		bpf_map__set_max_entries(ml->skel->maps.allocs, o->max_allocs);
+	}
+	/* Stack ids stay below the stack map's size rounded up to a power
+	 * of two; the per-stack array has room for MEMLEAK_STACK_ENTRIES. */
+	if (o->max_stacks)
+		bpf_map__set_max_entries(ml->skel->maps.stacks, o->max_stacks);
 	ml->skel->rodata->target_tgid = o->pid;
 	ml->skel->rodata->sample_interval = o->sample_bytes;
 	for (int k = 0; k < MEMLEAK_PT_SIZE; k++) {

@@ -27,6 +27,8 @@ struct allocprobe_opts {
 				 * like the loader does; NULL = libc.so.6 */
 	uint64_t sample_bytes;	/* mean bytes between samples; <= 1: every
 				 * allocation (exact counts) */
+	uint32_t max_allocs;	/* outstanding allocations kept (0: 131072) */
+	uint32_t max_stacks;	/* distinct stacks kept, 1..8192 (0: 8192) */
 };
 
 /* Load and attach.  NULL with errno set and @err (a sentence naming what

@@ -38,7 +38,7 @@
 static const char leaks_usage[] =
 "usage: bpfwatch leaks --pid N [--duration 60s] [--sample-bytes 512KiB]\n"
 "                      [--top 10] [--lib PATH] [--format table|folded|json]\n"
-"                      [--min-age 5s]\n"
+"                      [--min-age 5s] [--max-allocs 131072] [--max-stacks 8192]\n"
 "\n"
 "Trace the allocations of process N (malloc, calloc, realloc, reallocarray,\n"
 "posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free in its\n"
@@ -54,6 +54,10 @@ static const char leaks_usage[] =
 "                      traces every allocation, exactly (default 512KiB)\n"
 "  --min-age D         only allocations older than D (default 0s)\n"
 "  --top K             stacks shown by the table and JSON (default 10)\n"
+"  --max-allocs N      outstanding allocations kept in the kernel (default\n"
+"                      131072); past it the oldest are evicted (counted)\n"
+"  --max-stacks N      distinct stacks kept, 1..8192 (default 8192); past\n"
+"                      it allocations have no stack (counted)\n"
 "  --format F          table (default), folded (\"frame;frame bytes\" lines\n"
 "                      for flame graph tools, every stack) or json\n"
 "\n"
@@ -123,7 +127,7 @@ static void read_comm(uint32_t pid, char *buf, size_t len)
 struct leaks_opts {
 	uint32_t pid;
 	uint64_t dur_ms, min_age_ms, sample;
-	unsigned long top;
+	unsigned long top, max_allocs, max_stacks;
 	const char *lib;
 	enum fmt fmt;
 };
@@ -363,7 +367,7 @@ static void print_counters(const struct report *r, FILE *out)
 		fprintf(stderr, "bpfwatch leaks: warning: the allocation map was full: "
 			"%" PRIu64 " older allocations were evicted (%" PRIu64 " not "
 			"recorded); outstanding totals are too low.  Use a larger "
-			"--sample-bytes\n", evicted, c->insert_fail);
+			"--sample-bytes or --max-allocs\n", evicted, c->insert_fail);
 	if (c->lost_frees)
 		fprintf(stderr, "bpfwatch leaks: warning: %" PRIu64 " frees of addresses "
 			"not recorded (allocated before tracing started%s, or evicted)\n",
@@ -384,6 +388,8 @@ static int parse_opts(int argc, char **argv, struct leaks_opts *o)
 		{ "lib", required_argument, NULL, 'l' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "min-age", required_argument, NULL, 'm' },
+		{ "max-allocs", required_argument, NULL, 'A' },
+		{ "max-stacks", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -438,6 +444,23 @@ static int parse_opts(int argc, char **argv, struct leaks_opts *o)
 				return 2;
 			}
 			o->top = v;
+			break;
+		case 'A':
+		case 'S':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !v ||
+			    v > (c == 'A' ? 16777216UL : 8192UL)) {
+				fprintf(stderr, "bpfwatch leaks: --%s: expected a number "
+					"from 1 to %s, got '%s'\n",
+					c == 'A' ? "max-allocs" : "max-stacks",
+					c == 'A' ? "16777216" : "8192", optarg);
+				return 2;
+			}
+			if (c == 'A')
+				o->max_allocs = v;
+			else
+				o->max_stacks = v;
 			break;
 		case 'l':
 			if (!*optarg) {
@@ -546,6 +569,8 @@ int cmd_leaks(int argc, char **argv)
 	ao.pid = o.pid;
 	ao.lib = o.lib;
 	ao.sample_bytes = o.sample;
+	ao.max_allocs = (uint32_t)o.max_allocs;
+	ao.max_stacks = (uint32_t)o.max_stacks;
 	ap = allocprobe__new(&ao, err, sizeof(err));
 	if (!ap) {
 		fprintf(stderr, "bpfwatch leaks: %s\n", err);

@@ -45,6 +45,8 @@
 
 const volatile __u32 target_tgid = 0;
 const volatile __u64 sample_interval = 0;
+/* max_entries of `allocs` (the agent may size it down before load). */
+const volatile __u32 max_allocs = MEMLEAK_ALLOC_ENTRIES;
 const volatile __u32 p_table[MEMLEAK_PT_SIZE] = {};
 
 /* Allocations recorded and not freed; every insert of a new address adds
@@ -216,7 +218,7 @@ static __always_inline void record(__u64 addr, __s32 stack_id,
 		stat_inc(ML_STAT_INSERT_FAIL);
 		return;
 	}
-	if (__sync_fetch_and_add(&live_allocs, 1) >= MEMLEAK_ALLOC_ENTRIES) {
+	if (__sync_fetch_and_add(&live_allocs, 1) >= max_allocs) {
 		/* The LRU made room by dropping an older block. */
 		stat_inc(ML_STAT_EVICTED);
 		__sync_fetch_and_add(&live_allocs, -1);

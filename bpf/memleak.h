@@ -14,8 +14,10 @@
 #ifndef BPFWATCH_MEMLEAK_H
 #define BPFWATCH_MEMLEAK_H
 
-#define MEMLEAK_ALLOC_ENTRIES	131072	/* outstanding allocations tracked */
-#define MEMLEAK_STACK_ENTRIES	8192	/* distinct stacks (stack map buckets) */
+#define MEMLEAK_ALLOC_ENTRIES	131072	/* outstanding allocations tracked
+					 * (default; the agent may change it) */
+#define MEMLEAK_STACK_ENTRIES	8192	/* distinct stacks (stack map buckets):
+					 * the most; the agent may use fewer */
 #define MEMLEAK_STACK_DEPTH	64	/* user frames kept per stack */
 #define MEMLEAK_NOSTACK		MEMLEAK_STACK_ENTRIES	/* stack_aggs slot of
 					 * allocations without a stack */

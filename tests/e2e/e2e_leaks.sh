@@ -149,6 +149,18 @@ check "sampled leak_a present, below 3x its bytes ($(grep leak_a "$TMP/folded.su
 	awk '$1 == "leak_a" && $2 > 0 && $2 <= 1228800 { ok = 1 } END { exit !ok }' "$TMP/folded.sum"
 check "unsampled allocations counted" grep -qE "[1-9][0-9]* unsampled" "$TMP/folded.err"
 
+# ---- bounds hit: tiny maps must be counted and warned about -------------------
+check "leaks with --max-allocs 64 --max-stacks 2 exits 0" \
+	run_leaks small --sample-bytes 0 --max-allocs 64 --max-stacks 2 --format json
+python3 - "$TMP/small.out" >"$TMP/small.cnt" <<'EOF2'
+import json, sys
+c = json.load(open(sys.argv[1]))["counters"]
+print(max(c["evictions"], c["evicted_by_count"]) > 0, c["stack_map_full"] > 0)
+EOF2
+check "evictions and stack map full counted ($(cat "$TMP/small.cnt"))" grep -qx "True True" "$TMP/small.cnt"
+check "eviction warning" grep -q "warning: the allocation map was full" "$TMP/small.err"
+check "stack map warning" grep -q "warning: .* allocations have no stack" "$TMP/small.err"
+
 # ---- bad input ---------------------------------------------------------------------
 out=$("$BIN" leaks --pid 999999999 2>&1)
 check "invalid pid rejected ($out)" [ $? = 2 ]
@@ -156,6 +168,8 @@ out=$("$BIN" leaks --pid 1 --format xml 2>&1)
 check "bad format rejected ($out)" [ $? = 2 ]
 out=$("$BIN" leaks --pid 1 --sample-bytes 12parsecs 2>&1)
 check "bad size rejected ($out)" [ $? = 2 ]
+out=$("$BIN" leaks --pid 1 --max-stacks 9000 2>&1)
+check "too many stacks rejected ($out)" [ $? = 2 ]
 out=$("$BIN" leaks --pid $$ --lib libnosuchalloc.so.9 --duration 1s 2>&1)
 check "missing allocator library reported ($out)" \
 	bash -c "[ $? = 1 ] && echo '$out' | grep -q 'libnosuchalloc.so.9'"
