@@ -198,7 +198,8 @@ out:
 	return rc;
 }
 
-struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err, size_t len)
+struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err,
+				   size_t len)
 {
 	struct allocprobe *ml;
 	int rc;
@@ -264,14 +265,20 @@ err_free:
 	return NULL;
 }
 
-void allocprobe__free(struct allocprobe *ml)
+void allocprobe__detach(struct allocprobe *ml)
 {
-	if (!ml)
-		return;
 	/* Return probes first: a return without its entry is only counted,
 	 * an entry without its return would leave a pending call behind. */
 	for (int i = ml->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(ml->links[i]);
+	ml->nlinks = 0;
+}
+
+void allocprobe__free(struct allocprobe *ml)
+{
+	if (!ml)
+		return;
+	allocprobe__detach(ml);
 	memleak_bpf__destroy(ml->skel);
 	free(ml->malloc_path);
 	free(ml->free_path);
@@ -288,7 +295,8 @@ enum calib_insn allocprobe__malloc_insn(const struct allocprobe *ml)
 	return ml->malloc_insn;
 }
 
-void allocprobe__counters(const struct allocprobe *ml, struct allocprobe_counters *c)
+void allocprobe__counters(const struct allocprobe *ml,
+			  struct allocprobe_counters *c)
 {
 	uint64_t v[ML_STAT_MAX];
 
@@ -329,7 +337,8 @@ static int cmp_stack(const void *a, const void *b)
 }
 
 int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
-		    struct allocprobe_stack **out, size_t *n, int64_t *agg_missing)
+		       struct allocprobe_stack **out, size_t *n,
+		       int64_t *agg_missing)
 {
 	const uint32_t nslots = MEMLEAK_STACK_ENTRIES + 1;
 	struct allocprobe_stack *s;
@@ -386,7 +395,7 @@ int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
 }
 
 int allocprobe__stack_ips(const struct allocprobe *ml, int32_t stack_id,
-		       uint64_t *ips, size_t max)
+			  uint64_t *ips, size_t max)
 {
 	uint64_t buf[MEMLEAK_STACK_DEPTH];
 	uint32_t key = (uint32_t)stack_id;

@@ -34,14 +34,19 @@ struct allocprobe_opts {
 /* Load and attach.  NULL with errno set and @err (a sentence naming what
  * failed) on failure: no such process, no malloc/free in the library, no
  * uprobe support. */
-struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err, size_t len);
-void allocprobe__free(struct allocprobe *ml);		/* detaches; NULL is fine */
+struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err,
+				   size_t len);
+void allocprobe__free(struct allocprobe *ap);		/* detaches; NULL is fine */
+/* Stop tracing, keep the maps: what is read afterwards no longer moves
+ * (a walk of a map that changes under it may see entries twice).  Takes
+ * an RCU grace period per probe (tens of ms each). */
+void allocprobe__detach(struct allocprobe *ap);
 
 /* "malloc, calloc, ... in /lib/x86_64-linux-gnu/libc.so.6; mmap, ... in
  * ..." (borrowed, lives as long as @ml). */
-const char *allocprobe__describe(const struct allocprobe *ml);
+const char *allocprobe__describe(const struct allocprobe *ap);
 /* The kind of malloc's first instruction (what its uprobe trap costs). */
-enum calib_insn allocprobe__malloc_insn(const struct allocprobe *ml);
+enum calib_insn allocprobe__malloc_insn(const struct allocprobe *ap);
 
 /*
  * What the traps of one malloc(64)+free() pair cost here, in ns: empty
@@ -60,7 +65,8 @@ struct allocprobe_counters {
 	int64_t live_allocs;	/* recorded allocations outstanding */
 	double live_bytes;	/* their weighted bytes (estimate of the total) */
 };
-void allocprobe__counters(const struct allocprobe *ml, struct allocprobe_counters *c);
+void allocprobe__counters(const struct allocprobe *ap,
+			  struct allocprobe_counters *c);
 
 /* Outstanding allocations of one stack. */
 struct allocprobe_stack {
@@ -75,16 +81,18 @@ struct allocprobe_stack {
 /*
  * Walk the outstanding allocations older than @min_age_ns and group them
  * by stack into *@out (new array, caller frees), sorted by est_bytes,
- * largest first.  *@agg_missing: allocations the per-stack totals count
+ * largest first.  Exact after allocprobe__detach(); while attached, a
+ * busy process may make the walk see an entry twice or miss one.  *@agg_missing: allocations the per-stack totals count
  * but the address map no longer holds (evicted), over all ages.  0 or
  * -errno.
  */
-int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
-		    struct allocprobe_stack **out, size_t *n, int64_t *agg_missing);
+int allocprobe__stacks(const struct allocprobe *ap, uint64_t min_age_ns,
+		       struct allocprobe_stack **out, size_t *n,
+		       int64_t *agg_missing);
 
 /* The user stack @stack_id, innermost frame first, into @ips; the number
  * of frames, or -errno. */
-int allocprobe__stack_ips(const struct allocprobe *ml, int32_t stack_id,
-		       uint64_t *ips, size_t max);
+int allocprobe__stack_ips(const struct allocprobe *ap, int32_t stack_id,
+			  uint64_t *ips, size_t max);
 
 #endif /* BPFWATCH_ALLOCPROBE_H */

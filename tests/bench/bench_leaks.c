@@ -10,7 +10,7 @@
  *   the leaks probe, byte-weighted sampling at 512 KiB (64-byte blocks are
  *   then almost never recorded: what is left is the traps)
  *
- *   bench_leaks [-n PAIRS] [-r ROUNDS]     (defaults 200000, 5)
+ *   bench_leaks [-n PAIRS] [-r ROUNDS]     (defaults 20000, 5)
  *
  * Configurations are attached one at a time and alternated between rounds
  * so drift hits them alike; the median and the minimum of the rounds are
@@ -103,7 +103,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	unsigned long n = 200000, rounds = 5;
+	unsigned long n = 20000, rounds = 5;
 	double *res[NCONFIG];
 	char *libc = NULL, why[768], err[1024];
 	size_t off_malloc, off_free;
