@@ -464,7 +464,7 @@ int allocprobe__pair_cost(const struct allocprobe *ml, double *ns)
 	LIBBPF_OPTS(bpf_uprobe_opts, o);
 	struct bpf_link *l[3] = {};
 	struct calib_bpf *cs;
-	uint64_t base, traced;
+	uint64_t base, traced = 0;
 	pid_t self = getpid();
 	int err = 0;
 
