@@ -321,6 +321,22 @@ void allocprobe__counters(const struct allocprobe *ml,
 						__ATOMIC_RELAXED);
 }
 
+void allocprobe__prog_runs(const struct allocprobe *ml, uint64_t *runs,
+			   uint64_t *ns)
+{
+	struct bpf_program *prog;
+
+	*runs = *ns = 0;
+	bpf_object__for_each_program(prog, ml->skel->obj) {
+		uint64_t c, t;
+
+		if (bw_prog_runs(prog, &c, &t)) {
+			*runs += c;
+			*ns += t;
+		}
+	}
+}
+
 /* Index of @id in the per-stack slots (MEMLEAK_NOSTACK for none). */
 static uint32_t slot_of(int32_t id)
 {

@@ -68,6 +68,12 @@ struct allocprobe_counters {
 void allocprobe__counters(const struct allocprobe *ap,
 			  struct allocprobe_counters *c);
 
+/* Runs of all its BPF programs and their in-kernel run time (BPF stats:
+ * zero unless BPF_STATS_RUN_TIME is on).  The trap around each run costs
+ * far more and is not in it. */
+void allocprobe__prog_runs(const struct allocprobe *ap, uint64_t *runs,
+			   uint64_t *ns);
+
 /* Outstanding allocations of one stack. */
 struct allocprobe_stack {
 	int32_t stack_id;	/* < 0: allocations whose stack was not taken */
