@@ -634,9 +634,10 @@ int cmd_leaks(int argc, char **argv)
 		fprintf(stderr, "pid %u exited: what it had not freed is shown\n", o.pid);
 	else
 		symbolizer__refresh(sz);
-	/* A still frame: the walk below must not race the process. */
-	allocprobe__detach(ap);
+	/* Ages count to the end of tracing; then a still frame: the walk
+	 * below must not race the process. */
 	r.now = bw_mono_ns();
+	allocprobe__detach(ap);
 	rc = allocprobe__stacks(ap, o.min_age_ms * 1000000ULL, &r.st, &r.nst,
 				&r.agg_missing);
 	allocprobe__counters(ap, &r.c);
