@@ -54,12 +54,16 @@ static const char leaks_usage[] =
 "                      traces every allocation, exactly (default 512KiB)\n"
 "  --min-age D         only allocations older than D (default 0s)\n"
 "  --top K             stacks shown by the table and JSON (default 10)\n"
-"  --max-allocs N      outstanding allocations kept in the kernel (default\n"
-"                      131072); past it the oldest are evicted (counted)\n"
+"  --max-allocs N      outstanding allocations kept in the kernel, up to\n"
+"                      1048576 (default 131072, about 100 bytes of kernel\n"
+"                      memory each); past it the oldest are evicted (counted)\n"
 "  --max-stacks N      distinct stacks kept, 1..8192 (default 8192); past\n"
 "                      it allocations have no stack (counted)\n"
 "  --format F          table (default), folded (\"frame;frame bytes\" lines\n"
 "                      for flame graph tools, every stack) or json\n"
+"\n"
+"Stacks are walked with frame pointers: code built without them (most\n"
+"distribution libraries) ends a stack early.\n"
 "\n"
 "Cost: every allocator call of the process traps into the kernel (a uprobe\n"
 "and a uretprobe: microseconds per call, against nanoseconds for malloc\n"
@@ -450,11 +454,11 @@ static int parse_opts(int argc, char **argv, struct leaks_opts *o)
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || !v ||
-			    v > (c == 'A' ? 16777216UL : 8192UL)) {
+			    v > (c == 'A' ? 1048576UL : 8192UL)) {
 				fprintf(stderr, "bpfwatch leaks: --%s: expected a number "
 					"from 1 to %s, got '%s'\n",
 					c == 'A' ? "max-allocs" : "max-stacks",
-					c == 'A' ? "16777216" : "8192", optarg);
+					c == 'A' ? "1048576" : "8192", optarg);
 				return 2;
 			}
 			if (c == 'A')
