@@ -33,6 +33,8 @@
 #include "funcprobe.h"
 
 _Static_assert(sizeof(struct memleak_alloc) == 40, "struct memleak_alloc layout");
+_Static_assert(sizeof(struct memleak_stack) == 8 * MEMLEAK_STACK_DEPTH,
+	       "struct memleak_stack layout");
 _Static_assert(sizeof(struct memleak_agg) == 32, "struct memleak_agg layout");
 _Static_assert(sizeof(struct memleak_pending) == 48, "struct memleak_pending layout");
 
@@ -225,8 +227,8 @@ struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err,
 		snprintf(err, len, "opening the BPF object: %s", strerror(-rc));
 		goto err_free;
 	}
-	if (o->max_stacks > MEMLEAK_STACK_ENTRIES) {
-		snprintf(err, len, "at most %d stacks", MEMLEAK_STACK_ENTRIES);
+	if (o->max_stacks > ALLOCPROBE_MAX_STACKS) {
+		snprintf(err, len, "at most %d stacks", ALLOCPROBE_MAX_STACKS);
 		rc = -EINVAL;
 		goto err_free;
 	}
@@ -234,10 +236,11 @@ struct allocprobe *allocprobe__new(const struct allocprobe_opts *o, char *err,
 		ml->skel->rodata->max_allocs = o->max_allocs;
 		bpf_map__set_max_entries(ml->skel->maps.allocs, o->max_allocs);
 	}
-	/* Stack ids stay below the stack map's size rounded up to a power
-	 * of two; the per-stack array has room for MEMLEAK_STACK_ENTRIES. */
-	if (o->max_stacks)
+	if (o->max_stacks) {
 		bpf_map__set_max_entries(ml->skel->maps.stacks, o->max_stacks);
+		/* one more: MEMLEAK_NOSTACK */
+		bpf_map__set_max_entries(ml->skel->maps.stack_aggs, o->max_stacks + 1);
+	}
 	ml->skel->rodata->target_tgid = o->pid;
 	ml->skel->rodata->sample_interval = o->sample_bytes;
 	for (int k = 0; k < MEMLEAK_PT_SIZE; k++) {
@@ -337,44 +340,62 @@ void allocprobe__prog_runs(const struct allocprobe *ml, uint64_t *runs,
 	}
 }
 
-/* Index of @id in the per-stack slots (MEMLEAK_NOSTACK for none). */
-static uint32_t slot_of(int32_t id)
-{
-	return id >= 0 && id < MEMLEAK_STACK_ENTRIES ? (uint32_t)id : MEMLEAK_NOSTACK;
-}
-
 static int cmp_stack(const void *a, const void *b)
 {
 	const struct allocprobe_stack *x = a, *y = b;
 
 	if (x->est_bytes != y->est_bytes)
 		return x->est_bytes < y->est_bytes ? 1 : -1;
-	return x->stack_id - y->stack_id;
+	return x->stack_key < y->stack_key ? -1 : x->stack_key > y->stack_key;
+}
+
+/* One outstanding allocation, as the walk collects them. */
+struct walked {
+	uint64_t stack_key, size, wbytes, wcount, ts;
+};
+
+static int cmp_walked(const void *a, const void *b)
+{
+	const struct walked *x = a, *y = b;
+
+	return x->stack_key < y->stack_key ? -1 : x->stack_key > y->stack_key;
+}
+
+/* Sum of the per-stack totals' counts (what the kernel believes is
+ * outstanding). */
+static int64_t agg_count(const struct allocprobe *ml)
+{
+	uint64_t key, next;
+	int64_t sum = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(ml->aggs_fd, prev, &next) == 0) {
+		struct memleak_agg g;
+
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(ml->aggs_fd, &key, &g))
+			sum += g.count;
+	}
+	return sum;
 }
 
 int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
 		       struct allocprobe_stack **out, size_t *n,
 		       int64_t *agg_missing)
 {
-	const uint32_t nslots = MEMLEAK_STACK_ENTRIES + 1;
-	struct allocprobe_stack *s;
 	uint64_t now = bw_mono_ns(), key, next, seen = 0;
-	int64_t agg_count = 0;
+	struct allocprobe_stack *s = NULL;
+	struct walked *w = NULL, *nw;
+	size_t nwalk = 0, cap = 0, m = 0;
 	void *prev = NULL;
-	size_t m = 0;
 	int err;
 
 	*out = NULL;
 	*n = 0;
-	s = calloc(nslots, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < nslots; i++)
-		s[i].stack_id = i == MEMLEAK_NOSTACK ? -1 : (int32_t)i;
 	/* Walk by key; a key freed meanwhile only ends one lookup early. */
 	while ((err = bpf_map_get_next_key(ml->allocs_fd, prev, &next)) == 0) {
 		struct memleak_alloc a;
-		struct allocprobe_stack *st;
 
 		key = next;
 		prev = &key;
@@ -383,46 +404,67 @@ int allocprobe__stacks(const struct allocprobe *ml, uint64_t min_age_ns,
 		seen++;
 		if (a.ts > now || now - a.ts < min_age_ns)
 			continue;
-		st = &s[slot_of(a.stack_id)];
-		st->count++;
-		st->bytes += a.size;
-		st->est_bytes += (double)a.wbytes;
-		st->est_count += (double)a.wcount / (1 << MEMLEAK_W_SHIFT);
-		if (!st->oldest_ns || a.ts < st->oldest_ns)
-			st->oldest_ns = a.ts;
+		if (nwalk == cap) {
+			cap = cap ? cap * 2 : 1024;
+			nw = reallocarray(w, cap, sizeof(*w));
+			if (!nw) {
+				free(w);
+				return -ENOMEM;
+			}
+			w = nw;
+		}
+		w[nwalk++] = (struct walked){
+			.stack_key = a.stack_key, .size = a.size, .wbytes = a.wbytes,
+			.wcount = a.wcount, .ts = a.ts,
+		};
 	}
 	if (err != -ENOENT) {
-		free(s);
+		free(w);
 		return err;
 	}
-	for (uint32_t i = 0; i < nslots; i++) {
-		struct memleak_agg g;
-
-		if (!bpf_map_lookup_elem(ml->aggs_fd, &i, &g))
-			agg_count += g.count;
-		if (s[i].count)
-			s[m++] = s[i];
+	*agg_missing = agg_count(ml) - (int64_t)seen;
+	if (!nwalk) {
+		free(w);
+		return 0;
 	}
-	*agg_missing = agg_count - (int64_t)seen;
+	qsort(w, nwalk, sizeof(*w), cmp_walked);
+	s = calloc(nwalk, sizeof(*s));	/* at most one stack per block */
+	if (!s) {
+		free(w);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nwalk; i++) {
+		struct allocprobe_stack *st;
+
+		if (!m || s[m - 1].stack_key != w[i].stack_key)
+			s[m++].stack_key = w[i].stack_key;
+		st = &s[m - 1];
+		st->count++;
+		st->bytes += w[i].size;
+		st->est_bytes += (double)w[i].wbytes;
+		st->est_count += (double)w[i].wcount / (1 << MEMLEAK_W_SHIFT);
+		if (!st->oldest_ns || w[i].ts < st->oldest_ns)
+			st->oldest_ns = w[i].ts;
+	}
+	free(w);
 	qsort(s, m, sizeof(*s), cmp_stack);
 	*out = s;
 	*n = m;
 	return 0;
 }
 
-int allocprobe__stack_ips(const struct allocprobe *ml, int32_t stack_id,
+int allocprobe__stack_ips(const struct allocprobe *ml, uint64_t stack_key,
 			  uint64_t *ips, size_t max)
 {
-	uint64_t buf[MEMLEAK_STACK_DEPTH];
-	uint32_t key = (uint32_t)stack_id;
+	struct memleak_stack st;
 	size_t n = 0;
 
-	if (stack_id < 0)
+	if (stack_key == MEMLEAK_NOSTACK)
 		return 0;
-	if (bpf_map_lookup_elem(ml->stacks_fd, &key, buf))
+	if (bpf_map_lookup_elem(ml->stacks_fd, &stack_key, &st))
 		return -errno;
-	while (n < MEMLEAK_STACK_DEPTH && n < max && buf[n]) {
-		ips[n] = buf[n];
+	while (n < MEMLEAK_STACK_DEPTH && n < max && st.ips[n]) {
+		ips[n] = st.ips[n];
 		n++;
 	}
 	return (int)n;

@@ -21,6 +21,8 @@
 
 struct allocprobe;
 
+#define ALLOCPROBE_MAX_STACKS	65536	/* 512 bytes of kernel memory each */
+
 struct allocprobe_opts {
 	uint32_t pid;
 	const char *lib;	/* allocator library: a path or a name searched
@@ -28,7 +30,8 @@ struct allocprobe_opts {
 	uint64_t sample_bytes;	/* mean bytes between samples; <= 1: every
 				 * allocation (exact counts) */
 	uint32_t max_allocs;	/* outstanding allocations kept (0: 131072) */
-	uint32_t max_stacks;	/* distinct stacks kept, 1..8192 (0: 8192) */
+	uint32_t max_stacks;	/* distinct stacks kept, 1..ALLOCPROBE_MAX_STACKS
+				 * (0: 8192) */
 };
 
 /* Load and attach.  NULL with errno set and @err (a sentence naming what
@@ -76,7 +79,8 @@ void allocprobe__prog_runs(const struct allocprobe *ap, uint64_t *runs,
 
 /* Outstanding allocations of one stack. */
 struct allocprobe_stack {
-	int32_t stack_id;	/* < 0: allocations whose stack was not taken */
+	uint64_t stack_key;	/* 0: allocations whose stack was not taken
+				 * (or not kept: stack map full) */
 	uint64_t count;		/* recorded (sampled) allocations */
 	uint64_t bytes;		/* their bytes */
 	double est_count;	/* weighted by 1/p: estimates of the totals */
@@ -96,9 +100,9 @@ int allocprobe__stacks(const struct allocprobe *ap, uint64_t min_age_ns,
 		       struct allocprobe_stack **out, size_t *n,
 		       int64_t *agg_missing);
 
-/* The user stack @stack_id, innermost frame first, into @ips; the number
+/* The user stack @stack_key, innermost frame first, into @ips; the number
  * of frames, or -errno. */
-int allocprobe__stack_ips(const struct allocprobe *ap, int32_t stack_id,
+int allocprobe__stack_ips(const struct allocprobe *ap, uint64_t stack_key,
 			  uint64_t *ips, size_t max);
 
 #endif /* BPFWATCH_ALLOCPROBE_H */

@@ -57,8 +57,9 @@ static const char leaks_usage[] =
 "  --max-allocs N      outstanding allocations kept in the kernel, up to\n"
 "                      1048576 (default 131072, about 100 bytes of kernel\n"
 "                      memory each); past it the oldest are evicted (counted)\n"
-"  --max-stacks N      distinct stacks kept, 1..8192 (default 8192); past\n"
-"                      it allocations have no stack (counted)\n"
+"  --max-stacks N      distinct stacks kept, 1..65536 (default 8192, 512\n"
+"                      bytes of kernel memory each); past it allocations\n"
+"                      have no stack (counted)\n"
 "  --format F          table (default), folded (\"frame;frame bytes\" lines\n"
 "                      for flame graph tools, every stack) or json\n"
 "\n"
@@ -147,7 +148,7 @@ struct frame {
 
 /* Symbolize the stack @id into @fr; the number of frames. */
 static int stack_frames(const struct allocprobe *ap, struct symbolizer *sz,
-			int32_t id, struct frame *fr)
+			uint64_t id, struct frame *fr)
 {
 	uint64_t ips[MAX_FRAMES];
 	int n = allocprobe__stack_ips(ap, id, ips, MAX_FRAMES);
@@ -208,7 +209,7 @@ static void print_table(const struct report *r, const struct allocprobe *ap,
 	       sampled ? " (estimated from byte-weighted samples)" : "");
 	for (size_t i = 0; i < k; i++) {
 		const struct allocprobe_stack *s = &r->st[i];
-		int n = stack_frames(ap, sz, s->stack_id, fr);
+		int n = stack_frames(ap, sz, s->stack_key, fr);
 		double age = (double)(r->now - s->oldest_ns) / 1e9;
 
 		fmt_bytes(s->est_bytes, b, sizeof(b));
@@ -218,8 +219,8 @@ static void print_table(const struct report *r, const struct allocprobe *ap,
 		if (sampled)
 			printf(" [%" PRIu64 " sampled, %" PRIu64 " B]", s->count, s->bytes);
 		printf("\n");
-		if (s->stack_id < 0)
-			printf("    [no stack: stack map full or unwinding failed]\n");
+		if (!s->stack_key)
+			printf("    [no stack: stack map full or no user stack]\n");
 		for (int j = 0; j < n; j++)
 			printf("    %-40s %s\n", fr[j].text, fr[j].si.module);
 	}
@@ -231,7 +232,7 @@ static void print_folded(const struct report *r, const struct allocprobe *ap,
 {
 	for (size_t i = 0; i < r->nst; i++) {
 		const struct allocprobe_stack *s = &r->st[i];
-		int n = stack_frames(ap, sz, s->stack_id, fr);
+		int n = stack_frames(ap, sz, s->stack_key, fr);
 
 		printf("%s", r->comm);
 		if (!n)
@@ -305,7 +306,7 @@ static int print_json(const struct report *r, const struct allocprobe *ap,
 	arr = cJSON_AddArrayToObject(doc, "stacks");
 	for (size_t i = 0; arr && i < k; i++) {
 		const struct allocprobe_stack *s = &r->st[i];
-		int n = stack_frames(ap, sz, s->stack_id, fr);
+		int n = stack_frames(ap, sz, s->stack_key, fr);
 		cJSON *js = cJSON_CreateObject(), *frames;
 
 		if (!js)
@@ -317,7 +318,8 @@ static int print_json(const struct report *r, const struct allocprobe *ap,
 		cJSON_AddNumberToObject(js, "sampled_allocations", (double)s->count);
 		cJSON_AddNumberToObject(js, "oldest_age_seconds",
 					(double)(r->now - s->oldest_ns) / 1e9);
-		cJSON_AddNumberToObject(js, "stack_id", s->stack_id);
+		snprintf(addr, sizeof(addr), "%016" PRIx64, s->stack_key);
+		cJSON_AddStringToObject(js, "stack_key", addr);
 		frames = cJSON_AddArrayToObject(js, "frames");
 		for (int j = 0; frames && j < n; j++) {
 			cJSON *f = cJSON_CreateObject();
@@ -364,8 +366,8 @@ static void print_counters(const struct report *r, FILE *out)
 		c->lost_frees);
 	if (c->stack_full || c->stack_err)
 		fprintf(stderr, "bpfwatch leaks: warning: %" PRIu64 " allocations have "
-			"no stack (stack map full or bucket collisions: %" PRIu64
-			", other errors: %" PRIu64 "); they are under [no stack]\n",
+			"no stack (stack map full: %" PRIu64 ", no user stack: %"
+			PRIu64 "); they are under [no stack]\n",
 			c->stack_full + c->stack_err, c->stack_full, c->stack_err);
 	if (evicted || c->insert_fail)
 		fprintf(stderr, "bpfwatch leaks: warning: the allocation map was full: "
@@ -454,11 +456,11 @@ static int parse_opts(int argc, char **argv, struct leaks_opts *o)
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || !v ||
-			    v > (c == 'A' ? 1048576UL : 8192UL)) {
+			    v > (c == 'A' ? 1048576UL : (unsigned long)ALLOCPROBE_MAX_STACKS)) {
 				fprintf(stderr, "bpfwatch leaks: --%s: expected a number "
-					"from 1 to %s, got '%s'\n",
+					"from 1 to %d, got '%s'\n",
 					c == 'A' ? "max-allocs" : "max-stacks",
-					c == 'A' ? "1048576" : "8192", optarg);
+					c == 'A' ? 1048576 : ALLOCPROBE_MAX_STACKS, optarg);
 				return 2;
 			}
 			if (c == 'A')

@@ -35,9 +35,6 @@
 #ifndef EEXIST
 #define EEXIST 17
 #endif
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
 #define BPF_F_USER_STACK_FLAG (1ULL << 8)
 
 /* Keep the compiler from proving a bound the verifier cannot see. */
@@ -53,7 +50,7 @@ const volatile __u32 p_table[MEMLEAK_PT_SIZE] = {};
  * one, every delete takes one.  More than the map holds means the LRU
  * evicted some. */
 __s64 live_allocs = 0;
-/* Weighted outstanding bytes (sum of stack_aggs[].wbytes). */
+/* Weighted outstanding bytes (sum of the stack_aggs wbytes). */
 __s64 live_wbytes = 0;
 
 struct {
@@ -63,19 +60,29 @@ struct {
 	__type(value, struct memleak_alloc);
 } allocs SEC(".maps");
 
+/* Sized by the agent before load (--max-stacks); stack_aggs has one more
+ * entry, for MEMLEAK_NOSTACK. */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MEMLEAK_STACK_ENTRIES);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MEMLEAK_STACK_DEPTH * sizeof(__u64));
+	__type(key, __u64);
+	__type(value, struct memleak_stack);
 } stacks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MEMLEAK_STACK_ENTRIES + 1);
-	__type(key, __u32);
+	__type(key, __u64);
 	__type(value, struct memleak_agg);
 } stack_aggs SEC(".maps");
+
+/* Where bpf_get_stack() writes (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct memleak_stack);
+} stack_buf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -137,15 +144,19 @@ static __always_inline bool sample(__u64 size, __u64 *wcount)
 	return true;
 }
 
-static __always_inline void agg_add(__s32 stack_id, __s64 sign, __u64 size,
+static __always_inline void agg_add(__u64 key, __s64 sign, __u64 size,
 				    __u64 wbytes, __u64 wcount)
 {
-	__u32 idx = stack_id >= 0 && stack_id < MEMLEAK_STACK_ENTRIES ?
-		    (__u32)stack_id : MEMLEAK_NOSTACK;
-	struct memleak_agg *a = bpf_map_lookup_elem(&stack_aggs, &idx);
+	struct memleak_agg *a, zero = {};
 
-	if (!a)
-		return;
+	a = bpf_map_lookup_elem(&stack_aggs, &key);
+	if (!a) {
+		/* take_stack() made room for it; NOSTACK may come first */
+		bpf_map_update_elem(&stack_aggs, &key, &zero, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&stack_aggs, &key);
+		if (!a)
+			return;
+	}
 	__sync_fetch_and_add(&a->bytes, sign * (__s64)size);
 	__sync_fetch_and_add(&a->count, sign);
 	__sync_fetch_and_add(&a->wbytes, sign * (__s64)wbytes);
@@ -172,7 +183,7 @@ static __always_inline void free_addr(__u64 addr, bool lost)
 	if (bpf_map_delete_elem(&allocs, &addr))
 		return;		/* another thread freed it first */
 	__sync_fetch_and_add(&live_allocs, -1);
-	agg_add(copy.stack_id, -1, copy.size, copy.wbytes, copy.wcount);
+	agg_add(copy.stack_key, -1, copy.size, copy.wbytes, copy.wcount);
 	stat_inc(ML_STAT_FREES);
 }
 
@@ -182,21 +193,52 @@ static __always_inline void free_addr(__u64 addr, bool lost)
  * instruction the caller's frame is not linked yet (its return address is
  * only at the top of the stack), so a walk from the entry skips the very
  * function that called malloc.  At return the registers are the caller's.
+ *
+ * Kept under a 64-bit FNV-1a hash of its frames (our own stack map: no
+ * bucket collisions; two stacks with one 64-bit hash are not expected).
+ * Returns the key, or MEMLEAK_NOSTACK when the stack could not be taken
+ * or kept.
  */
-static __always_inline __s32 take_stack(struct pt_regs *ctx)
+static __always_inline __u64 take_stack(struct pt_regs *ctx)
 {
-	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK_FLAG);
+	struct memleak_agg zero = {};
+	struct memleak_stack *st;
+	__u32 idx = 0;
+	__u64 h = 0xcbf29ce484222325ULL;
+	long n, err;
 
-	if (id >= 0)
-		return (__s32)id;
-	if (id == -EEXIST || id == -ENOMEM)
-		stat_inc(ML_STAT_STACK_FULL);
-	else
+	st = bpf_map_lookup_elem(&stack_buf, &idx);
+	if (!st)
+		return MEMLEAK_NOSTACK;
+	/* the kernel zeroes what it does not fill */
+	n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK_FLAG);
+	if (n <= 0) {
 		stat_inc(ML_STAT_STACK_ERR);
-	return MEMLEAK_NOSTACK;
+		return MEMLEAK_NOSTACK;
+	}
+	for (int i = 0; i < MEMLEAK_STACK_DEPTH; i++) {
+		if (!st->ips[i])
+			break;
+		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
+	}
+	if (h == MEMLEAK_NOSTACK)
+		h = 1;
+	if (bpf_map_lookup_elem(&stacks, &h))
+		return h;
+	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		stat_inc(ML_STAT_STACK_FULL);
+		return MEMLEAK_NOSTACK;
+	}
+	err = bpf_map_update_elem(&stack_aggs, &h, &zero, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		stat_inc(ML_STAT_STACK_FULL);
+		return MEMLEAK_NOSTACK;
+	}
+	return h;
 }
 
-static __always_inline void record(__u64 addr, __s32 stack_id,
+static __always_inline void record(__u64 addr, __u64 stack_key,
 				   const struct memleak_pending *p)
 {
 	struct memleak_alloc a = {
@@ -204,7 +246,7 @@ static __always_inline void record(__u64 addr, __s32 stack_id,
 		.ts = bpf_ktime_get_ns(),
 		.wbytes = p->wbytes,
 		.wcount = p->wcount,
-		.stack_id = stack_id,
+		.stack_key = stack_key,
 	};
 	struct memleak_alloc *old;
 
@@ -223,7 +265,7 @@ static __always_inline void record(__u64 addr, __s32 stack_id,
 		stat_inc(ML_STAT_EVICTED);
 		__sync_fetch_and_add(&live_allocs, -1);
 	}
-	agg_add(a.stack_id, 1, a.size, a.wbytes, a.wcount);
+	agg_add(a.stack_key, 1, a.size, a.wbytes, a.wcount);
 	stat_inc(ML_STAT_ALLOCS);
 }
 

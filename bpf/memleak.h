@@ -4,9 +4,11 @@
  * agent/memleak.c.
  *
  * Outstanding allocations are kept by address in `allocs`; their user
- * stacks in `stacks` (BPF_MAP_TYPE_STACK_TRACE); per stack id, running
- * totals in `stack_aggs` (an array indexed by stack id, plus one slot for
- * allocations whose stack could not be taken).  Weights are fixed point
+ * stacks in `stacks`, keyed by a 64-bit hash of the frames (not a
+ * BPF_MAP_TYPE_STACK_TRACE: its ids are buckets of a small hash table, and
+ * a bucket taken by another stack drops the new one, -EEXIST); per stack
+ * key, running totals in `stack_aggs` (key MEMLEAK_NOSTACK: allocations
+ * whose stack could not be taken or kept).  Weights are fixed point
  * with MEMLEAK_W_SHIFT fractional bits: an allocation sampled with
  * probability p weighs 1/p, so sums over what was sampled estimate the
  * totals without bias.
@@ -16,11 +18,11 @@
 
 #define MEMLEAK_ALLOC_ENTRIES	131072	/* outstanding allocations tracked
 					 * (default; the agent may change it) */
-#define MEMLEAK_STACK_ENTRIES	8192	/* distinct stacks (stack map buckets):
-					 * the most; the agent may use fewer */
+#define MEMLEAK_STACK_ENTRIES	8192	/* distinct stacks kept (default; the
+					 * agent may change it) */
 #define MEMLEAK_STACK_DEPTH	64	/* user frames kept per stack */
-#define MEMLEAK_NOSTACK		MEMLEAK_STACK_ENTRIES	/* stack_aggs slot of
-					 * allocations without a stack */
+#define MEMLEAK_NOSTACK		0	/* stack key of allocations without a
+					 * stack */
 #define MEMLEAK_PENDING_ENTRIES	16384	/* threads inside an allocator call */
 #define MEMLEAK_W_SHIFT		16	/* fractional bits of weights */
 /* Sampling probability table: p_table[k] = (1 - exp(-k / MEMLEAK_PT_STEPS))
@@ -47,9 +49,13 @@ struct memleak_alloc {
 	__u64 ts;		/* bpf_ktime_get_ns() at return */
 	__u64 wbytes;		/* size weighted by 1/p */
 	__u64 wcount;		/* 1/p, MEMLEAK_W_SHIFT fixed point */
-	__s32 stack_id;		/* MEMLEAK_NOSTACK when none; the stack
-				 * starts at the allocator's caller */
-	__u32 pad;
+	__u64 stack_key;	/* key in `stacks`, MEMLEAK_NOSTACK when none;
+				 * the stack starts at the allocator's caller */
+};
+
+/* Value of `stacks`: user return addresses, innermost first, 0-padded. */
+struct memleak_stack {
+	__u64 ips[MEMLEAK_STACK_DEPTH];
 };
 
 /* Value of `stack_aggs`: outstanding allocations of one stack. */
@@ -85,9 +91,9 @@ enum memleak_stat {
 	ML_STAT_LOST_FREE,	/* free/realloc of an address not recorded:
 				 * allocated before tracing, not sampled, or
 				 * evicted */
-	ML_STAT_STACK_FULL,	/* bpf_get_stackid(): -EEXIST (bucket taken by
-				 * another stack) or -ENOMEM (map full) */
-	ML_STAT_STACK_ERR,	/* bpf_get_stackid(): other errors */
+	ML_STAT_STACK_FULL,	/* `stacks` or `stack_aggs` full: a new stack
+				 * was not kept */
+	ML_STAT_STACK_ERR,	/* bpf_get_stack() failed (no user stack) */
 	ML_STAT_EVICTED,	/* `allocs` full: an older allocation evicted */
 	ML_STAT_INSERT_FAIL,	/* `allocs` update failed: not recorded */
 	ML_STAT_REPLACED,	/* address recorded twice: its free was missed */

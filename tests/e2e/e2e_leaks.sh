@@ -96,6 +96,7 @@ leak_b 3276800 50
 leak_c 10485760 10
 leak_d 1048576 4
 leak_e 1000000 5
+leak_f 20480000 40000
 EOF2
 # "FUNC bytes allocations" for each stack whose innermost frame is FUNC.
 python3 - "$TMP/exact.out" >"$TMP/exact.got" <<'EOF2'
@@ -109,8 +110,8 @@ while read -r fn bytes count; do
 	check "$fn: exactly $bytes bytes in $count allocations ($(grep "^$fn " "$TMP/exact.got" | tr '\n' ' '))" \
 		grep -qx "$fn $bytes $count" "$TMP/exact.got"
 done <"$TMP/expect"
-check "five stacks, nothing else (no churn): $(tr '\n' '|' <"$TMP/exact.got")" \
-	[ "$(wc -l <"$TMP/exact.got")" = 5 ]
+check "six stacks, nothing else (no churn): $(tr '\n' '|' <"$TMP/exact.got")" \
+	[ "$(wc -l <"$TMP/exact.got")" = 6 ]
 check "churn functions absent" bash -c "! grep -q churn '$TMP/exact.out'"
 check "frames carry the module path" grep -q "\"module\":[[:space:]]*\"$LEAKER\"" "$TMP/exact.out"
 python3 - "$TMP/exact.out" >"$TMP/exact.cnt" <<'EOF2'
@@ -126,8 +127,10 @@ check "leaks (table) ends by itself when the process exits" \
 	run_leaks table --end exit --sample-bytes 0 --min-age 1s --top 3
 check "says the process exited" grep -q "exited" "$TMP/table.err"
 check "table: top 3 shown" [ "$(grep -c '^#[0-9]' "$TMP/table.out")" = 3 ]
-check "table: largest first is leak_c, 10485760 B in 10 allocations" \
-	bash -c "grep -A1 '^#1 ' '$TMP/table.out' | grep -q 'leak_c+0x' && grep -q '^#1 .*(10485760 B) in 10 allocations' '$TMP/table.out'"
+check "table: largest first is leak_f, 20480000 B in 40000 allocations" \
+	bash -c "grep -A1 '^#1 ' '$TMP/table.out' | grep -q 'leak_f+0x' && grep -q '^#1 .*(20480000 B) in 40000 allocations' '$TMP/table.out'"
+check "table: second is leak_c, 10485760 B in 10 allocations" \
+	bash -c "grep -A1 '^#2 ' '$TMP/table.out' | grep -q 'leak_c+0x' && grep -q '^#2 .*(10485760 B) in 10 allocations' '$TMP/table.out'"
 check "table: counters line" grep -q "^counters: .* stack map full 0, evictions 0" "$TMP/table.out"
 
 # ---- folded, sampling on -------------------------------------------------------------
@@ -145,6 +148,11 @@ awk '{ n = split($1, f, ";"); b[f[n]] += $2 } END { for (k in b) print k, b[k] }
 check "sampled leak_c exact ($(grep leak_c "$TMP/folded.sum"))" grep -qx "leak_c 10485760" "$TMP/folded.sum"
 check "sampled leak_b within 10% of 3276800 ($(grep leak_b "$TMP/folded.sum"))" \
 	awk '$1 == "leak_b" && $2 >= 2949120 && $2 <= 3604480 { ok = 1 } END { exit !ok }' "$TMP/folded.sum"
+# leak_f: 40000 x 512 B, p = 1 - exp(-1/32) = 0.0308, about 1230 samples:
+# a standard deviation of 2.8% of its total; allow 5 (14%).  This is the
+# check that the 1/p weights are right: a wrong weight biases it far more.
+check "sampled leak_f within 14% of 20480000 ($(grep leak_f "$TMP/folded.sum"))" \
+	awk '$1 == "leak_f" && $2 >= 17612800 && $2 <= 23347200 { ok = 1 } END { exit !ok }' "$TMP/folded.sum"
 check "sampled leak_a present, below 3x its bytes ($(grep leak_a "$TMP/folded.sum"))" \
 	awk '$1 == "leak_a" && $2 > 0 && $2 <= 1228800 { ok = 1 } END { exit !ok }' "$TMP/folded.sum"
 check "unsampled allocations counted" grep -qE "[1-9][0-9]* unsampled" "$TMP/folded.err"
@@ -168,7 +176,7 @@ out=$("$BIN" leaks --pid 1 --format xml 2>&1)
 check "bad format rejected ($out)" [ $? = 2 ]
 out=$("$BIN" leaks --pid 1 --sample-bytes 12parsecs 2>&1)
 check "bad size rejected ($out)" [ $? = 2 ]
-out=$("$BIN" leaks --pid 1 --max-stacks 9000 2>&1)
+out=$("$BIN" leaks --pid 1 --max-stacks 70000 2>&1)
 check "too many stacks rejected ($out)" [ $? = 2 ]
 out=$("$BIN" leaks --pid $$ --lib libnosuchalloc.so.9 --duration 1s 2>&1)
 check "missing allocator library reported ($out)" \

@@ -18,6 +18,8 @@
  *   leak_e       5 x malloc(100) grown by realloc
  *                to 200000 (the malloc'd blocks are
  *                freed by realloc)                        1000000 B
+ *   leak_f   40000 x malloc(512): many small blocks, so
+ *                a sampled estimate has a small error    20480000 B
  * Churn (must not show): churn_malloc, churn_calloc, churn_realloc,
  * churn_mmap allocate and free.  fail_alloc makes 3 failing mallocs.
  * Then it prints "leaker: ready" and sleeps until killed.
@@ -40,6 +42,7 @@ void leak_b(void);
 void leak_c(void);
 void leak_d(void);
 void leak_e(void);
+void leak_f(void);
 void churn_malloc(unsigned int n);
 void churn_calloc(unsigned int n);
 void churn_realloc(unsigned int n);
@@ -47,6 +50,7 @@ void churn_mmap(unsigned int n);
 void fail_alloc(void);
 
 void *volatile kept[256];
+void *volatile kept_f[40000];
 /* Results stored here escape, so the compiler cannot drop a malloc/free
  * pair whose block is never used (gcc does). */
 void *volatile sink;
@@ -107,6 +111,16 @@ PROBED void leak_e(void)
 			exit(1);
 		q = realloc(p, 200000);
 		keep(q);
+	}
+	asm volatile("");
+}
+
+PROBED void leak_f(void)
+{
+	for (int i = 0; i < 40000; i++) {
+		kept_f[i] = malloc(512);
+		if (!kept_f[i])
+			exit(1);
 	}
 	asm volatile("");
 }
@@ -196,6 +210,7 @@ int main(int argc, char **argv)
 	churn_realloc(churn / 8);
 	leak_d();
 	leak_e();
+	leak_f();
 	churn_mmap(churn / 100);
 	fail_alloc();
 	churn_malloc(churn / 2);
