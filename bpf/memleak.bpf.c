@@ -24,8 +24,15 @@
  * Note that sampling saves map updates and stack walks, not the uprobe
  * trap, which every call pays.
  *
- * Per-stack totals (`stack_aggs`) move on every recorded allocation and
- * free, so the agent can show outstanding bytes without walking `allocs`.
+ * Stacks are walked at return (see take_stack) and kept under a hash of
+ * their frames.  Per-stack totals (`stack_aggs`) move on every recorded
+ * allocation and free: their sum against what `allocs` still holds tells
+ * the agent how many blocks the LRU evicted.
+ *
+ * Limits: stacks are walked with frame pointers (code without them ends a
+ * stack early); partial munmaps are not followed; a free that runs in a
+ * context where BPF programs cannot nest (another BPF program running on
+ * the CPU) is missed and its block looks leaked.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

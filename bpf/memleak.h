@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Allocation tracing (`bpfwatch leaks`): types shared by memleak.bpf.c and
- * agent/memleak.c.
+ * agent/allocprobe.c.
  *
  * Outstanding allocations are kept by address in `allocs`; their user
  * stacks in `stacks`, keyed by a 64-bit hash of the frames (not a
