@@ -236,7 +236,7 @@ static void print_folded(const struct report *r, const struct allocprobe *ap,
 
 		printf("%s", r->comm);
 		if (!n)
-			printf(";[no stack]");
+			printf(";[no_stack]");
 		for (int j = n - 1; j >= 0; j--) {
 			/* ';' and ' ' separate fields: keep them out of names */
 			for (char *p = fr[j].name; *p; p++)
