@@ -169,6 +169,11 @@ check "evictions and stack map full counted ($(cat "$TMP/small.cnt"))" grep -qx 
 check "eviction warning" grep -q "warning: the allocation map was full" "$TMP/small.err"
 check "stack map warning" grep -q "warning: .* allocations have no stack" "$TMP/small.err"
 
+check "folded with a one-stack map exits 0" \
+	run_leaks nostack --sample-bytes 0 --max-stacks 1 --min-age 1s --format folded
+check "folded: stackless allocations on a [no_stack] line, format kept" \
+	bash -c "grep -q ';\[no_stack\] [0-9]*$' '$TMP/nostack.out' && ! grep -vqE '^[^ ;]+(;[^ ;]+)+ [0-9]+$' '$TMP/nostack.out'"
+
 # ---- bad input ---------------------------------------------------------------------
 out=$("$BIN" leaks --pid 999999999 2>&1)
 check "invalid pid rejected ($out)" [ $? = 2 ]
