@@ -166,15 +166,47 @@ $(OUT)/integration/%: $(OUT)/obj/tests/integration/%.o $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
 
+# --- test ELF files (tests/unit/test_symbolize.c) ---------------------------
+# A PIE executable, a shared library and stripped copies of both, from one
+# small source, with fixed build-ids the test checks.  Frame pointers and
+# no sanitizers: they are inputs, not code under test.
+TESTELF := $(OUT)/testelf
+TESTELF_SRC := tests/testelf/testelf.c
+TESTELF_CFLAGS := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-omit-frame-pointer
+TESTELF_BINS := $(TESTELF)/testprog $(TESTELF)/testprog.stripped \
+	$(TESTELF)/libtestelf.so $(TESTELF)/libtestelf-stripped.so
+
+$(TESTELF):
+	$(Q)mkdir -p $@
+
+$(TESTELF)/testprog: $(TESTELF_SRC) | $(TESTELF)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TESTELF_CFLAGS) -fPIE -pie \
+		-Wl,--build-id=0x7e57e1f0000000000000000000000000000000a1 $< -o $@
+
+$(TESTELF)/libtestelf.so: $(TESTELF_SRC) | $(TESTELF)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TESTELF_CFLAGS) -DTESTELF_LIB -fPIC -shared \
+		-Wl,--build-id=0x7e57e1f0000000000000000000000000000000b2 $< -o $@
+
+$(TESTELF)/%.stripped: $(TESTELF)/%
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-all -o $@ $<
+
+$(TESTELF)/libtestelf-stripped.so: $(TESTELF)/libtestelf.so
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-all -o $@ $<
+
 .PHONY: deps
 deps:
 	$(Q)sh scripts/install-deps.sh --quiet-if-present
 
 .PHONY: build-tests
-build-tests: $(BIN) $(UNIT_BINS) $(PROBE_BINS) $(WORKLOAD_BINS) $(INTEG_BINS)
+build-tests: $(BIN) $(UNIT_BINS) $(PROBE_BINS) $(WORKLOAD_BINS) $(INTEG_BINS) \
+	$(TESTELF_BINS)
 
 .PHONY: check
-check: $(UNIT_BINS)
+check: $(UNIT_BINS) $(TESTELF_BINS)
 	$(Q)sh tests/run-unit.sh $(UNIT_BINS)
 
 .PHONY: test

@@ -10,5 +10,6 @@ int cmd_list(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_check_rules(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
 
 #endif

@@ -628,6 +628,35 @@ static int check_symbol(struct func_entry *e, Elf *elf)
 	return 0;
 }
 
+int funcprobe__locate(const char *binary, uint32_t pid, const char *symbol,
+		      char **path, size_t *offset, char *reason, size_t len)
+{
+	struct func_cfg c = {
+		.kind = FUNC_UPROBE, .binary = (char *)binary,
+		.symbol = (char *)symbol, .pid = pid,
+	};
+	struct func_entry e = { .cfg = &c };
+	struct elf_file ef;
+	int err;
+
+	*path = NULL;
+	err = resolve_binary(&e);
+	if (!err)
+		err = elf_file_open(&e, &ef);
+	if (!err) {
+		err = check_symbol(&e, ef.elf);
+		elf_file_close(&ef);
+	}
+	if (err) {
+		snprintf(reason, len, "%s", e.reason);
+		free(e.binary);
+		return err;
+	}
+	*path = e.binary;
+	*offset = e.offset;
+	return 0;
+}
+
 /* Does the binary have a .note.stapsdt entry for @prov:@name?  *@any
  * tells whether it has USDT notes at all. */
 static bool has_usdt(Elf *elf, const char *prov, const char *name, bool *any)

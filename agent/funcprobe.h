@@ -142,4 +142,16 @@ bool funcprobe__overhead(const struct funcprobe *fp, size_t i,
 bool funcprobe__trap_ns(const struct funcprobe *fp, enum calib_insn insn,
 			double *ns);
 
+/*
+ * Where a uprobe on @symbol goes, found the way probes.functions entries
+ * are: @binary a path or a library name searched like the dynamic loader
+ * does (the copy @pid has mapped first, when @pid is not 0), or NULL for
+ * the executable of @pid; the symbol from .symtab, else .dynsym, with
+ * versions ("name@@V") and the default version preferred.  On success
+ * *@path (new string, caller frees) and *@offset (file offset of the
+ * symbol); else -errno and @reason says why (names binary and symbol).
+ */
+int funcprobe__locate(const char *binary, uint32_t pid, const char *symbol,
+		      char **path, size_t *offset, char *reason, size_t len);
+
 #endif /* BPFWATCH_FUNCPROBE_H */

@@ -22,6 +22,9 @@ static const char usage[] =
 "  list usdt BINARY           list the USDT probes of an executable or library\n"
 "  trace func BINARY:SYMBOL   print one function's latency histogram (--pid,\n"
 "                             --duration)\n"
+"  leaks --pid N              which call stacks hold the memory a process\n"
+"                             has not freed (allocator uprobes: costly,\n"
+"                             for a limited time)\n"
 "  help                       this help\n"
 "  version                    print the version\n"
 "\n"
@@ -54,6 +57,7 @@ static const struct cmd {
 	{ "features", cmd_features },
 	{ "list", cmd_list },
 	{ "trace", cmd_trace },
+	{ "leaks", cmd_leaks },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

@@ -11,6 +11,8 @@
 #     $OUT/bench/bench_memory: the memory probe's ns per event against an
 #     empty program on kmem:rss_stat, and a page-fault-heavy workload's time
 #     per page untraced and traced.
+#  1b. $OUT/bench/bench_leaks: ns per malloc+free pair untraced, under empty
+#     uprobes on malloc/free, and traced by `bpfwatch leaks`' probe.
 #  2. The agent itself, default config, for BENCH_AGENT_SECONDS (default 60)
 #     after a 5 s warm-up, under a background load (sleepers waking every
 #     millisecond, a dd loop of direct 4 KiB writes and reads): its CPU time,
@@ -54,7 +56,7 @@ esac
 for tool in curl awk date; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/install-deps.sh installs it)"
 done
-for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes" "$OUT/bench/bench_memory"; do
+for f in "$OUT/bpfwatch" "$OUT/bench/bench_probes" "$OUT/bench/bench_memory" "$OUT/bench/bench_leaks"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench'"
 done
 
@@ -97,6 +99,11 @@ echo
 echo "######## bench_memory: the memory probe (kmem:rss_stat) on a page-fault-heavy workload"
 # shellcheck disable=SC2086 # BENCH_MEMORY_ARGS is a list of words
 "$OUT/bench/bench_memory" ${BENCH_MEMORY_ARGS:-} || die "bench_memory failed (exit $?)"
+
+# ---- 1b. allocation tracing (bpfwatch leaks) ---------------------------------
+echo
+echo "######## bench_leaks: what the leaks probe costs per malloc+free pair"
+"$OUT/bench/bench_leaks" || die "bench_leaks failed (exit $?)"
 
 # ---- 2. the agent -----------------------------------------------------------
 echo
