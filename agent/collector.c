@@ -13,6 +13,7 @@
 #include "collector.h"
 #include "expo.h"
 #include "funcprobe.h"
+#include "gcprobe.h"
 #include "labeler.h"
 #include "log.h"
 #include "probes.h"
@@ -23,6 +24,8 @@ struct collector {
 	const struct features *feat;
 	struct probe **probes;
 	struct funcprobe *fp;
+	struct gcprobe *gp;
+	int gc_targets;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -39,7 +42,7 @@ struct collector {
 		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
 		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets,
 		*f_func_attached, *f_trap, *f_overhead, *f_state, *f_ratio,
-		*f_budget;
+		*f_budget, *f_gc_binary;
 };
 
 static double now_real(void)
@@ -125,6 +128,9 @@ struct collector *collector__new(const struct config *cfg,
 	FAM(f_budget, "bpfwatch_function_overhead_budget", METRIC_GAUGE,
 	    "Overhead budget of a probes.functions entry, in CPUs (0.01 = 1% of "
 	    "one CPU).");
+	FAM(f_gc_binary, "bpfwatch_gc_binary_attached", METRIC_GAUGE,
+	    "1 if the GC probes of a language runtime found in a process are "
+	    "attached (per binary or library), 0 if not; reason says why not.");
 	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
 	    "Processes currently selected by a probe's targets (pids and comm "
 	    "regex; only for probes with targets).");
@@ -167,6 +173,11 @@ void collector__free(struct collector *c)
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp)
 {
 	c->fp = fp;
+}
+
+void collector__set_gcprobe(struct collector *c, struct gcprobe *gp)
+{
+	c->gp = gp;
 }
 
 uint64_t collector__ticks(const struct collector *c)
@@ -295,6 +306,57 @@ static void func_metrics(struct collector *c)
 	}
 }
 
+/* The GC probe: attached or why not, program stats, limits hit, and the
+ * attach status of each runtime binary found. */
+static void gc_metrics(struct collector *c)
+{
+	static const char *const reasons[] = {
+		"end_without_begin", "begin_lost", "usdt_arg_unreadable",
+		"exec_events_lost", "binary_cache_evicted", "binaries_limit",
+		"young_processes_full",
+	};
+	struct probe_prog_stats st[8];
+	struct gcprobe_counters gc;
+	struct probe_counters cnt;
+	struct label l[4];
+	uint64_t v[7];
+	int n;
+
+	l[0] = (struct label){ "probe", "gc" };
+	l[1] = (struct label){ "attach_type", gcprobe__attach_type(c->gp) };
+	l[2] = (struct label){ "reason", gcprobe__reason(c->gp) };
+	put(c, c->f_attached, l, 3, gcprobe__attached(c->gp));
+	if (!gcprobe__attached(c->gp))
+		return;
+	n = gcprobe__prog_stats(c->gp, st, 8);
+	gcprobe__counters(c->gp, &cnt);
+	probe_metrics(c, "gc", st, n, &cnt);
+	gcprobe__gc_counters(c->gp, &gc);
+	v[0] = gc.end_without_begin;
+	v[1] = gc.begin_lost;
+	v[2] = gc.arg_errors;
+	v[3] = gc.exec_lost;
+	v[4] = gc.cache_evictions;
+	v[5] = gc.binaries_refused;
+	v[6] = gc.young_full;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		l[1] = (struct label){ "reason", reasons[i] };
+		put(c, c->f_errors, l, 2, (double)v[i]);
+	}
+	if (c->gc_targets >= 0)
+		put(c, c->f_targets, l, 1, c->gc_targets);
+	for (size_t i = 0; i < gcprobe__binary_count(c->gp); i++) {
+		struct gcprobe_binary b;
+
+		gcprobe__binary(c->gp, i, &b);
+		l[0] = (struct label){ "runtime", b.runtime };
+		l[1] = (struct label){ "binary", b.path };
+		l[2] = (struct label){ "attach_type", b.attach_type };
+		l[3] = (struct label){ "reason", b.reason };
+		put(c, c->f_gc_binary, l, 4, b.attached);
+	}
+}
+
 static void self_metrics(struct collector *c)
 {
 	char ver[32];
@@ -335,6 +397,8 @@ static void self_metrics(struct collector *c)
 	}
 	if (c->fp)
 		func_metrics(c);
+	if (c->gp)
+		gc_metrics(c);
 	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
 	put(c, c->f_duration, NULL, 0, c->last_duration);
 	put(c, c->f_series, NULL, 0, store__series_count(c->store));
@@ -397,6 +461,9 @@ int collector__tick(struct collector *c)
 			pr_warn("functions: collecting failed: %s", strerror(-err));
 		funcprobe__budget_tick(c->fp);
 	}
+	if (c->gp)
+		c->gc_targets = gcprobe__tick(c->gp, c->store, c->lb,
+					      c->cfg->idle_timeout_ms);
 	c->ticks++;
 	self_metrics(c);
 	store__end_tick(c->store);

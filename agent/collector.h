@@ -16,6 +16,7 @@
 
 struct collector;
 struct funcprobe;
+struct gcprobe;
 struct probe;
 struct store;
 
@@ -27,6 +28,8 @@ struct collector *collector__new(const struct config *cfg,
 void collector__free(struct collector *c);
 /* Also collect the function-latency probe @fp (borrowed; NULL = none). */
 void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
+/* Also run the GC pause probe @gp (borrowed; NULL = none). */
+void collector__set_gcprobe(struct collector *c, struct gcprobe *gp);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

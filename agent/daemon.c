@@ -26,6 +26,7 @@
 #include "collector.h"
 #include "config.h"
 #include "funcprobe.h"
+#include "gcprobe.h"
 #include "kfeatures.h"
 #include "http.h"
 #include "libbpf_glue.h"
@@ -57,6 +58,7 @@ struct agent {
 	struct store *store;
 	struct probe *probes[PROBE__COUNT];
 	struct funcprobe *fp;
+	struct gcprobe *gp;
 	struct collector *collector;
 	struct http *http;
 	int stats_fd, sig_fd, timer_fd, ep_fd;
@@ -69,6 +71,7 @@ static void agent_free(struct agent *a)
 	for (int i = 0; i < PROBE__COUNT; i++)
 		probe__free(a->probes[i]);
 	funcprobe__free(a->fp);
+	gcprobe__free(a->gp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
 		close(a->stats_fd);
@@ -117,6 +120,9 @@ static int setup_fds(struct agent *a)
 	ev.data.fd = funcprobe__timer_fd(a->fp);
 	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	ev.data.fd = gcprobe__fd(a->gp);
+	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
 	return 0;
 }
 
@@ -160,6 +166,8 @@ static int loop(struct agent *a)
 				}
 			} else if (fd == funcprobe__timer_fd(a->fp)) {
 				funcprobe__timer(a->fp);
+			} else if (fd == gcprobe__fd(a->gp)) {
+				gcprobe__poll(a->gp);
 			}
 		}
 		/* MHD's own timeouts: run it every time round, it is cheap. */
@@ -250,6 +258,18 @@ static int attach_probes(struct agent *a)
 		} else {
 			pr_info("probe %s: disabled in the configuration", probe__name(p));
 		}
+	}
+	a->gp = gcprobe__new(&a->cfg->gc, &a->feat);
+	if (!a->gp)
+		return -ENOMEM;
+	collector__set_gcprobe(a->collector, a->gp);
+	if (gcprobe__attached(a->gp)) {
+		pr_info("probe gc: attached (runtimes found as processes start)");
+	} else if (gcprobe__enabled(a->gp)) {
+		pr_warn("probe gc: not attached: %s", gcprobe__reason(a->gp));
+		failed++;
+	} else {
+		pr_info("probe gc: disabled in the configuration");
 	}
 	if (!a->cfg->nfunctions)
 		return failed;
