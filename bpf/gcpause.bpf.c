@@ -22,6 +22,7 @@
  * moments, not at the next /proc scan.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
@@ -102,6 +103,7 @@ static __always_inline int pause_end(__u32 id, __u32 slot, __u32 rt,
 {
 	struct gc_start_key k = { .id = id, .slot = slot };
 	struct gc_key key = {};
+	struct task_struct *task;
 	struct gc_start *s;
 	struct gc_val *v;
 	__u64 now = bpf_ktime_get_ns(), ts;
@@ -123,7 +125,10 @@ static __always_inline int pause_end(__u32 id, __u32 slot, __u32 rt,
 	key.cgroup_id = bpf_get_current_cgroup_id();
 	key.runtime = rt;
 	key.gen = gen;
-	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	/* The process's comm, not the thread's: HotSpot pauses run in its
+	 * "VM Thread", Go's in any of its threads. */
+	task = (struct task_struct *)bpf_get_current_task();
+	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
 	v = bpf_map_lookup_elem(&gc_hist, &key);
 	if (!v) {
 		err = bpf_map_update_elem(&gc_hist, &key, &zero_val, BPF_NOEXIST);

@@ -17,8 +17,11 @@ BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
 libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
 libcurl4-openssl-dev systemtap-sdt-dev"
 # Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
-# runtime, sanitizer runtime.
-TEST="libcmocka-dev prometheus curl libclang-rt-14-dev"
+# runtime, sanitizer runtime; language runtimes whose GC probes the gc
+# end-to-end test exercises (Debian's python3.11 and OpenJDK 17 carry USDT
+# probes).
+TEST="libcmocka-dev prometheus curl libclang-rt-14-dev python3.11
+openjdk-17-jdk-headless"
 
 missing=""
 for p in $BUILD $TEST; do

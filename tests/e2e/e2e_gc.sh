@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# GC pauses through the agent (probes.gc, on by default): runtimes started
+# after the agent are discovered and attached (python by its executable at
+# exec, HotSpot by libjvm.so, which the java launcher loads later), and
+# their collections show up with exact counts per generation.
+#   python  /usr/bin/python3.11 (Debian's, built with DTrace probes; not
+#           the first python on PATH) runs exactly N0/N1/N2 collections of
+#           generations 0/1/2 under its own comm with automatic GC off; the
+#           objects gc.collect() returned must equal the exported counter.
+#   hotspot OpenJDK 17: System.gc() K times (full) after allocating
+#           enough garbage for young collections (minor).
+# The scrape must pass promtool.
+set -u
+OUT=${OUT:-.output/release}
+BIN=$OUT/bpfwatch
+PORT=${E2E_PORT:-19640}
+PY=/usr/bin/python3.11
+JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d /tmp/bpfwatch-gc.XXXXXX)
+AGENT=""
+fails=0
+cleanup() {
+	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+. "$HERE/lib.sh"
+
+# wait_metric SECONDS REGEX: until a scrape has a line matching REGEX.
+wait_metric() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		curl -s "http://127.0.0.1:$PORT/metrics" | grep -qE "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+cat > "$TMP/bpfwatch.yml" <<EOC
+global:
+  collection_interval: 1s
+web:
+  listen_address: 127.0.0.1:$PORT
+state_dir: $TMP/state
+EOC
+"$BIN" run --config "$TMP/bpfwatch.yml" >"$TMP/agent.log" 2>&1 &
+AGENT=$!
+check "agent becomes ready" wait_http "http://127.0.0.1:$PORT/-/ready" 30
+check "gc probe attached (default config)" \
+	wait_metric 3 '^bpfwatch_probe_attached\{probe="gc",attach_type="usdt",reason="ok"\} 1$'
+
+# --- python ------------------------------------------------------------
+N0=7 N1=5 N2=3
+"$PY" "$HERE/gc/gc_workload.py" bwgc-py $N0 $N1 $N2 "$TMP/py.ready" "$TMP/py.go" 20 \
+	>"$TMP/py.out" 2>&1 &
+PYPID=$!
+for _ in $(seq 1 100); do [ -e "$TMP/py.ready" ] && break; sleep 0.1; done
+check "python workload started" [ -e "$TMP/py.ready" ]
+# Attached at exec: the next tick (1 s) already reports it.
+check "python runtime discovered and attached within 2 ticks of its exec" \
+	wait_metric 2 "^bpfwatch_gc_binary_attached\{runtime=\"python\",binary=\"$PY\",attach_type=\"usdt\",reason=\"ok\"\} 1$"
+touch "$TMP/py.go"
+wait $PYPID
+check "python workload ran" grep -q '^collected ' "$TMP/py.out"
+read -r _ C0 C1 C2 < <(grep '^collected ' "$TMP/py.out")
+sleep 2.2
+curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m"
+L='runtime="python",generation="%s",comm="bwgc-py",container=""'
+for g in 0 1 2; do
+	eval "want=\$N$g objs=\$C$g"
+	l=$(printf "$L" $g)
+	check "python generation $g: $want pauses" \
+		grep -q "^bpfwatch_gc_pause_seconds_count{$l} $want$" "$TMP/m"
+	check "python generation $g: $want collections" \
+		grep -q "^bpfwatch_gc_collections_total{$l} $want$" "$TMP/m"
+	check "python generation $g: $objs objects collected, as gc.collect() said" \
+		grep -q "^bpfwatch_gc_collected_objects_total{$l} $objs$" "$TMP/m"
+	check "python generation $g: +Inf bucket equals the count" \
+		grep -q "^bpfwatch_gc_pause_seconds_bucket{$l,le=\"+Inf\"} $want$" "$TMP/m"
+done
+check "python: every pause took more than 0.95 us" \
+	grep -q "^bpfwatch_gc_pause_seconds_bucket{$(printf "$L" 2),le=\"9.5367431640625e-07\"} 0$" "$TMP/m"
+check "python: the $N2 x 20 garbage cycles made before generation 2 collections were found" \
+	[ "$C2" -ge $((N2 * 20)) ]
+
+# --- hotspot ---------------------------------------------------------------
+K=3
+mkdir "$TMP/java"
+"$JAVA_HOME/bin/javac" -d "$TMP/java" "$HERE/gc/GcWorkload.java" 2>"$TMP/javac.log"
+check "javac GcWorkload.java" [ -f "$TMP/java/GcWorkload.class" ]
+"$JAVA_HOME/bin/java" -Xmx64m -XX:+UseG1GC -Xlog:gc:file="$TMP/jvm-gc.log" \
+	-cp "$TMP/java" GcWorkload $K "$TMP/java.go" 256 >"$TMP/java.out" 2>&1 &
+JPID=$!
+LIBJVM=$(realpath "$JAVA_HOME/lib/server/libjvm.so")
+check "hotspot runtime (libjvm.so, loaded after exec) discovered and attached" \
+	wait_metric 5 "^bpfwatch_gc_binary_attached\{runtime=\"hotspot\",binary=\"$LIBJVM\",attach_type=\"usdt\",reason=\"ok\"\} 1$"
+touch "$TMP/java.go"
+wait $JPID
+check "java workload ran" grep -q '^done$' "$TMP/java.out"
+sleep 2.2
+curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m"
+JL='runtime="hotspot",generation="%s",comm="java",container=""'
+full=$(grep "^bpfwatch_gc_collections_total{$(printf "$JL" full)} " "$TMP/m" | awk '{print $2}')
+minor=$(grep "^bpfwatch_gc_collections_total{$(printf "$JL" minor)} " "$TMP/m" | awk '{print $2}')
+jfull=$(grep -c 'Pause Full' "$TMP/jvm-gc.log")
+jyoung=$(grep -c 'Pause Young' "$TMP/jvm-gc.log")
+check "hotspot: full pauses ${full:-none} >= $K System.gc() calls and the JVM's own log ($jfull)" \
+	[ "${full:-0}" -ge $K -a "${full:-0}" -ge "$jfull" ]
+check "hotspot: minor pauses ${minor:-none} >= the young pauses the JVM logged ($jyoung, > 0)" \
+	[ "$jyoung" -gt 0 -a "${minor:-0}" -ge "$jyoung" ]
+
+out=$(promtool check metrics < "$TMP/m" 2>&1)
+check "promtool check metrics passes $out" [ $? = 0 ]
+check "no pause end without its begin" \
+	grep -q '^bpfwatch_probe_errors_total{probe="gc",reason="end_without_begin"} 0$' "$TMP/m"
+
+kill -TERM "$AGENT"; wait "$AGENT"; rc=$?; AGENT=""
+check "agent exits 0" [ $rc = 0 ]
+if [ $fails != 0 ]; then
+	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out"
+	grep -E 'gc' "$TMP/m" | grep -v _bucket
+	exit 1
+fi
+echo "all gc checks passed"
