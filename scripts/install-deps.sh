@@ -19,9 +19,9 @@ libcurl4-openssl-dev systemtap-sdt-dev"
 # Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
 # runtime, sanitizer runtime; language runtimes whose GC probes the gc
 # end-to-end test exercises (Debian's python3.11 and OpenJDK 17 carry USDT
-# probes).
+# probes; Go builds the program whose stop-the-world pauses it checks).
 TEST="libcmocka-dev prometheus curl libclang-rt-14-dev python3.11
-openjdk-17-jdk-headless"
+openjdk-17-jdk-headless golang-go"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -11,6 +11,8 @@
 #           objects gc.collect() returned must equal the exported counter.
 #   hotspot OpenJDK 17: System.gc() K times (full) after allocating
 #           enough garbage for young collections (minor).
+#   go      a program built here with Debian's Go, automatic GC off, calls
+#           runtime.GC() G times: 2 G stop-the-world pauses (entry uprobes).
 # The scrape must pass promtool.
 set -u
 OUT=${OUT:-.output/release}
@@ -113,6 +115,32 @@ check "hotspot: full pauses ${full:-none} >= $K System.gc() calls and the JVM's 
 check "hotspot: minor pauses ${minor:-none} >= the young pauses the JVM logged ($jyoung, > 0)" \
 	[ "$jyoung" -gt 0 -a "${minor:-0}" -ge "$jyoung" ]
 
+# --- go --------------------------------------------------------------------
+G=4
+export GOCACHE="$TMP/gocache" GOPATH="$TMP/gopath" GO111MODULE=off HOME="$TMP"
+go build -o "$TMP/bwgcgo" "$HERE/gc/gcgo.go" 2>"$TMP/gobuild.log"
+check "go build gcgo.go ($(go version 2>&1))" [ -x "$TMP/bwgcgo" ]
+"$TMP/bwgcgo" $G "$TMP/go.go" >"$TMP/go.out" 2>&1 &
+GPID=$!
+check "go runtime discovered and attached within 2 ticks of its exec" \
+	wait_metric 2 "^bpfwatch_gc_binary_attached\{runtime=\"go\",binary=\"$TMP/bwgcgo\",attach_type=\"uprobe\",reason=\"ok\"\} 1$"
+touch "$TMP/go.go"
+wait $GPID
+check "go workload ran" grep -q '^done$' "$TMP/go.out"
+sleep 2.2
+curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m"
+gen=$(grep -oE '^bpfwatch_gc_collections_total\{runtime="go",generation="[^"]*",comm="bwgcgo"' "$TMP/m" | head -1 | sed 's/.*generation="\([^"]*\)".*/\1/')
+case $(go version) in
+*go1.1[0-9]*|*go1.20*) want_gen=stw ;;	# no stwReason before Go 1.21
+*) want_gen=sweep_termination ;;
+esac
+check "go: pauses labelled $want_gen (got ${gen:-none})" \
+	grep -q "^bpfwatch_gc_collections_total{runtime=\"go\",generation=\"$want_gen\",comm=\"bwgcgo\",container=\"\"} " "$TMP/m"
+total=$(grep '^bpfwatch_gc_collections_total{runtime="go",generation="[^"]*",comm="bwgcgo"' "$TMP/m" |
+	awk '{s += $2} END {print s + 0}')
+check "go: $G runtime.GC() calls gave $((2 * G)) stop-the-world pauses (got $total)" \
+	[ "$total" = $((2 * G)) ]
+
 out=$(promtool check metrics < "$TMP/m" 2>&1)
 check "promtool check metrics passes $out" [ $? = 0 ]
 check "no pause end without its begin" \
@@ -121,7 +149,7 @@ check "no pause end without its begin" \
 kill -TERM "$AGENT"; wait "$AGENT"; rc=$?; AGENT=""
 check "agent exits 0" [ $rc = 0 ]
 if [ $fails != 0 ]; then
-	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out"
+	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out" "$TMP/go.out"
 	grep -E 'gc' "$TMP/m" | grep -v _bucket
 	exit 1
 fi
