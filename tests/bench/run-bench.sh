@@ -14,6 +14,8 @@
 #     RSS, /metrics scrape time and size, and the probe events it processed
 #     (bpfwatch_probe_events_total), so the CPU per event can be computed.
 #     Then SIGTERM, which must make it exit 0.
+#  3. tests/bench/bench_gc.sh: CPython gc.collect() untraced vs traced by
+#     probes.gc (what a GC event costs the runtime).
 #
 # Environment: OUT (build directory, default .output/release),
 # BENCH_AGENT_SECONDS, BENCH_PORT (default 19478), BENCH_PROBES_ARGS (extra
@@ -334,3 +336,7 @@ if [ "$agent_rc" != 0 ]; then
 	cat "$tmp/agent.log" >&2
 	die "agent exited $agent_rc on SIGTERM, expected 0"
 fi
+
+# ---- 3. GC pause probe --------------------------------------------------------
+echo
+OUT=$OUT sh "$(dirname "$0")/bench_gc.sh" || die "bench_gc failed (exit $?)"

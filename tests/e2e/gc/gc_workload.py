@@ -34,7 +34,7 @@ for gen in range(3):
         for _ in range(cycles):
             a = []
             a.append(a)
-        del a
+        a = None
         t0 = time.perf_counter()
         collected[gen] += gc.collect(gen)
         spent[gen] += time.perf_counter() - t0
