@@ -144,13 +144,105 @@ static int note_cb(const struct usdt_note *n, void *ctx)
 	return 0;
 }
 
-/* Look for the Go markers and the stop/start-the-world symbols. */
+/* File offset of virtual address @va, from the section holding it. */
+static bool va_to_offset(Elf *elf, uint64_t va, uint64_t *off)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		if (va >= sh.sh_addr && va < sh.sh_addr + sh.sh_size) {
+			*off = va - sh.sh_addr + sh.sh_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t read_uint(const unsigned char *p, unsigned int size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, size);	/* little-endian targets only */
+	return v;
+}
+
+int gcdetect__go_pclntab_find(const void *tab, size_t len, uint64_t text_addr,
+			      const char *const *names, uint64_t *va, size_t n)
+{
+	const unsigned char *t = tab;
+	uint64_t nfunc, nameoff_tab, funcoff_tab, fsz, ptrsize, found = 0;
+	uint32_t magic;
+	bool v118;
+
+	if (len < 8 + 8 * 8)
+		return -EINVAL;
+	memcpy(&magic, t, 4);
+	ptrsize = t[7];
+	if ((ptrsize != 4 && ptrsize != 8) || t[4] || t[5])
+		return -EINVAL;
+	if (magic == 0xfffffff0 || magic == 0xfffffff1)
+		v118 = true;		/* Go 1.18 .. */
+	else if (magic == 0xfffffffa)
+		v118 = false;		/* Go 1.16, 1.17 */
+	else
+		return -ENOTSUP;	/* Go <= 1.15 layout */
+	nfunc = read_uint(t + 8, (unsigned int)ptrsize);
+	nameoff_tab = read_uint(t + 8 + (v118 ? 3 : 2) * ptrsize, (unsigned int)ptrsize);
+	funcoff_tab = read_uint(t + 8 + (v118 ? 7 : 6) * ptrsize, (unsigned int)ptrsize);
+	fsz = v118 ? 4 : ptrsize;
+	if (nameoff_tab >= len || funcoff_tab >= len || nfunc > len ||
+	    (2 * nfunc + 1) * fsz > len - funcoff_tab)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		va[i] = 0;
+	for (uint64_t i = 0; i < nfunc && found < n; i++) {
+		const unsigned char *ft = t + funcoff_tab + 2 * i * fsz;
+		uint64_t entry = read_uint(ft, (unsigned int)fsz);
+		uint64_t foff = read_uint(ft + fsz, (unsigned int)fsz);
+		uint64_t f = funcoff_tab + foff, noff;
+		int32_t nameoff;
+		const char *name;
+
+		/* _func: entry (uint32 offset from text, or a pointer), then
+		 * nameOff (int32 into the function name table) */
+		if (f > len || fsz + 4 > len - f)
+			continue;
+		memcpy(&nameoff, t + f + fsz, 4);
+		if (nameoff < 0)
+			continue;
+		noff = nameoff_tab + (uint64_t)nameoff;
+		if (noff >= len)
+			continue;
+		name = (const char *)t + noff;
+		if (strncmp(name, "runtime.", 8) != 0 || !memchr(name, '\0', len - noff))
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			if (!va[k] && !strcmp(name, names[k])) {
+				va[k] = v118 ? text_addr + entry : entry;
+				found++;
+			}
+		}
+	}
+	return found == n ? 0 : -ENOENT;
+}
+
+/* Look for the Go markers and the stop/start-the-world functions: in the
+ * symbol table, else in the pclntab the runtime itself keeps (stripped
+ * binaries, the usual case in production, still have it). */
 static void scan_go(Elf *elf, struct gc_detect *d)
 {
-	bool go = false, have_symtab = false, stop = false, start = false;
+	static const char *const names[2] = { GCDETECT_GO_STOP, GCDETECT_GO_START };
+	bool go = false, have_symtab = false, have_pcln = false;
+	uint64_t va[2] = { 0, 0 }, text_addr = 0;
+	Elf_Data *pcln = NULL;
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
+	int err = -ENOENT;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return;
@@ -168,6 +260,10 @@ static void scan_go(Elf *elf, struct gc_detect *d)
 				gcdetect__go_buildinfo_version(data->d_buf, data->d_size,
 							       d->go_version,
 							       sizeof(d->go_version));
+		} else if (eq(name, ".gopclntab")) {
+			pcln = elf_getdata(scn, NULL);
+		} else if (eq(name, ".text")) {
+			text_addr = sh.sh_addr;
 		}
 		if (sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
 			continue;
@@ -184,24 +280,33 @@ static void scan_go(Elf *elf, struct gc_detect *d)
 				continue;
 			if (!strcmp(s, "runtime.buildVersion"))
 				go = true;
-			else if (!strcmp(s, GCDETECT_GO_STOP) && sym.st_value)
-				stop = true;
-			else if (!strcmp(s, GCDETECT_GO_START) && sym.st_value)
-				start = true;
+			else if (!strcmp(s, GCDETECT_GO_STOP))
+				va[0] = sym.st_value;
+			else if (!strcmp(s, GCDETECT_GO_START))
+				va[1] = sym.st_value;
 		}
 	}
 	if (!go)
 		return;
 	d->runtime = GC_GO;
 	d->go_reason = gcdetect__go_has_reason(d->go_version);
-	if (stop && start) {
+	if (!va[0] || !va[1]) {
+		have_pcln = pcln && pcln->d_buf;
+		if (have_pcln)
+			err = gcdetect__go_pclntab_find(pcln->d_buf, pcln->d_size, text_addr,
+							names, va, 2);
+	}
+	if (va[0] && va[1] && va_to_offset(elf, va[0], &d->go_stop_off) &&
+	    va_to_offset(elf, va[1], &d->go_start_off)) {
 		d->usable = true;
-	} else if (!have_symtab) {
-		snprintf(d->why, sizeof(d->why), "stripped Go binary (no symbol table): "
-			 "%s not found", GCDETECT_GO_STOP);
+	} else if (have_pcln && err == -ENOTSUP) {
+		snprintf(d->why, sizeof(d->why), "%s: Go before 1.16 (pclntab layout not "
+			 "supported)", have_symtab ? "symbols missing" : "stripped");
 	} else {
-		snprintf(d->why, sizeof(d->why), "%s or %s not in the symbol table",
-			 GCDETECT_GO_STOP, GCDETECT_GO_START);
+		snprintf(d->why, sizeof(d->why), "%s or %s not found (%s)",
+			 GCDETECT_GO_STOP, GCDETECT_GO_START,
+			 have_symtab ? "symbol table" : have_pcln ? "stripped; pclntab" :
+			 "stripped, no pclntab");
 	}
 }
 

@@ -7,8 +7,9 @@
  *   hotspot  hotspot:gc__begin / hotspot:gc__end (libjvm.so)
  *   ruby     ruby:gc__mark__begin / __end (and gc__sweep__begin / __end)
  *   go       a .go.buildinfo section (or runtime.buildVersion symbol);
- *            runtime.stopTheWorldWithSema / startTheWorldWithSema must be
- *            in the symbol table (stripped binaries cannot be probed)
+ *            runtime.stopTheWorldWithSema / startTheWorldWithSema are
+ *            looked up in the symbol table, else (stripped binaries) in
+ *            the .gopclntab function table (Go >= 1.16 layouts)
  */
 #ifndef BPFWATCH_GCDETECT_H
 #define BPFWATCH_GCDETECT_H
@@ -49,6 +50,8 @@ struct gc_detect {
 	bool sweep;		/* ruby: the sweep pair is there too */
 	char go_version[32];	/* "go1.21.5", "" when unknown */
 	bool go_reason;		/* Go >= 1.21 passes a stwReason */
+	uint64_t go_stop_off;	/* file offsets of the two functions */
+	uint64_t go_start_off;
 };
 
 /*
@@ -66,6 +69,15 @@ int gcdetect__file(const char *path, struct gc_detect *d);
  */
 int gcdetect__go_buildinfo_version(const void *data, size_t len, char *out,
 				   size_t outlen);
+/*
+ * Look @n function @names up in a Go pclntab (@tab, @len bytes: the
+ * .gopclntab section) and store their virtual addresses in @va; @text_addr
+ * is the address of .text, which Go >= 1.18 tables are relative to.  0
+ * when all were found, -ENOENT when some were not, -ENOTSUP for layouts
+ * before Go 1.16, -EINVAL for a malformed table.
+ */
+int gcdetect__go_pclntab_find(const void *tab, size_t len, uint64_t text_addr,
+			      const char *const *names, uint64_t *va, size_t n);
 /* Does Go @version ("go1.21", "go1.22.3", "devel go1.23-...") pass a
  * stwReason to stopTheWorldWithSema (Go >= 1.21)? */
 bool gcdetect__go_has_reason(const char *version);

@@ -235,18 +235,22 @@ static int attach_usdt(struct gcprobe *gp, struct gc_binary *b, const char *path
 }
 
 static int attach_go(struct gcprobe *gp, struct gc_binary *b, const char *path,
-		     bool reason)
+		     const struct gc_detect *d)
 {
 	const char *fns[2] = { GCDETECT_GO_STOP, GCDETECT_GO_START };
+	uint64_t offs[2] = { d->go_stop_off, d->go_start_off };
 	struct bpf_program *progs[2] = { gp->skel->progs.uprobe_go_stw_stop,
 					 gp->skel->progs.uprobe_go_stw_start };
 	int err;
 
 	for (int i = 0; i < 2; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i],
-			    .bpf_cookie = GC_RT_GO | (reason ? GC_COOKIE_GO_REASON : 0));
+		/* By offset: stripped binaries have the functions only in
+		 * their pclntab, where libbpf does not look. */
+		LIBBPF_OPTS(bpf_uprobe_opts, o,
+			    .bpf_cookie = GC_RT_GO | (d->go_reason ? GC_COOKIE_GO_REASON : 0));
 
-		b->links[i] = bpf_program__attach_uprobe_opts(progs[i], -1, path, 0, &o);
+		b->links[i] = bpf_program__attach_uprobe_opts(progs[i], -1, path,
+							      (size_t)offs[i], &o);
 		if (!b->links[i]) {
 			err = -errno;
 			snprintf(b->reason, sizeof(b->reason), "uprobe %s: %s", fns[i],
@@ -275,7 +279,7 @@ static int binary_attach(struct gcprobe *gp, struct gc_binary *b,
 	}
 	libbpf_glue__quiet(true);
 	if (b->runtime == GC_GO) {
-		err = attach_go(gp, b, path, d->go_reason);
+		err = attach_go(gp, b, path, d);
 	} else {
 		err = attach_usdt(gp, b, path, 0, false);
 		if (!err && d->sweep)

@@ -82,7 +82,8 @@ static void test_not_runtimes(void **state)
 	}
 }
 
-/* Debian's promtool (a test dependency) is a stripped Go binary. */
+/* Debian's promtool (a test dependency) is a stripped Go binary: the
+ * stop/start-the-world functions are found in its pclntab. */
 static void test_stripped_go_binary(void **state)
 {
 	struct gc_detect d;
@@ -94,9 +95,52 @@ static void test_stripped_go_binary(void **state)
 	}
 	assert_int_equal(gcdetect__file("/usr/bin/promtool", &d), 0);
 	assert_int_equal(d.runtime, GC_GO);
-	assert_false(d.usable);
-	assert_non_null(strstr(d.why, "stripped"));
+	assert_true(d.usable);
 	assert_memory_equal(d.go_version, "go1.", 4);
+	assert_true(d.go_stop_off > 0);
+	assert_true(d.go_start_off > 0);
+	assert_true(d.go_stop_off != d.go_start_off);
+}
+
+/* A minimal Go 1.18 pclntab with two functions, and broken ones. */
+static void test_go_pclntab(void **state)
+{
+	static const char *const names[2] = { "runtime.b", "runtime.a" };
+	unsigned char t[256] = {};
+	uint64_t va[2], v;
+	uint32_t u;
+
+	(void)state;
+	u = 0xfffffff0;
+	memcpy(t, &u, 4);
+	t[6] = 1;			/* quantum */
+	t[7] = 8;			/* pointer size */
+	v = 2;				/* nfunc */
+	memcpy(t + 8, &v, 8);
+	v = 100;			/* funcnametab (word 3) */
+	memcpy(t + 8 + 3 * 8, &v, 8);
+	v = 128;			/* functab (word 7) */
+	memcpy(t + 8 + 7 * 8, &v, 8);
+	memcpy(t + 100, "runtime.a\0runtime.b\0", 20);
+	/* functab: {entryoff, funcoff} x 2 + end; _func at 128 + funcoff */
+	u = 0x10; memcpy(t + 128, &u, 4);
+	u = 40; memcpy(t + 132, &u, 4);
+	u = 0x80; memcpy(t + 136, &u, 4);
+	u = 60; memcpy(t + 140, &u, 4);
+	u = 0x10; memcpy(t + 168, &u, 4);	/* _func a: entryoff, nameoff 0 */
+	u = 0; memcpy(t + 172, &u, 4);
+	u = 0x80; memcpy(t + 188, &u, 4);	/* _func b: nameoff 10 */
+	u = 10; memcpy(t + 192, &u, 4);
+	assert_int_equal(gcdetect__go_pclntab_find(t, sizeof(t), 0x401000, names, va, 2), 0);
+	assert_int_equal(va[0], 0x401080);
+	assert_int_equal(va[1], 0x401010);
+	/* a name that is not there, a table cut short, an old layout */
+	static const char *const other[1] = { "runtime.c" };
+	assert_int_equal(gcdetect__go_pclntab_find(t, sizeof(t), 0, other, va, 1), -ENOENT);
+	assert_int_equal(gcdetect__go_pclntab_find(t, 130, 0, names, va, 2), -EINVAL);
+	u = 0xfffffffb;
+	memcpy(t, &u, 4);
+	assert_int_equal(gcdetect__go_pclntab_find(t, sizeof(t), 0, names, va, 2), -ENOTSUP);
 }
 
 static void test_go_buildinfo(void **state)
@@ -183,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_not_runtimes),
 		cmocka_unit_test(test_stripped_go_binary),
 		cmocka_unit_test(test_go_buildinfo),
+		cmocka_unit_test(test_go_pclntab),
 		cmocka_unit_test(test_go_reason),
 		cmocka_unit_test(test_maps_lines),
 	};
