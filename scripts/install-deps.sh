@@ -18,10 +18,11 @@ libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
 libcurl4-openssl-dev systemtap-sdt-dev"
 # Tests: cmocka, the real Prometheus peer (promtool), HTTP client, fuzzing
 # runtime, sanitizer runtime; language runtimes whose GC probes the gc
-# end-to-end test exercises (Debian's python3.11 and OpenJDK 17 carry USDT
-# probes; Go builds the program whose stop-the-world pauses it checks).
+# end-to-end test exercises (Debian's python3.11, OpenJDK 17 and ruby 3.1
+# carry USDT probes; Go builds the program whose stop-the-world pauses it
+# checks).
 TEST="libcmocka-dev prometheus curl libclang-rt-14-dev python3.11
-openjdk-17-jdk-headless golang-go"
+openjdk-17-jdk-headless ruby golang-go"
 
 missing=""
 for p in $BUILD $TEST; do

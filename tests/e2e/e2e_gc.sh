@@ -11,6 +11,10 @@
 #           objects gc.collect() returned must equal the exported counter.
 #   hotspot OpenJDK 17: System.gc() K times (full) after allocating
 #           enough garbage for young collections (minor).
+#   ruby    Debian's ruby 3.1 (libruby carries the probes, mapped by the
+#           loader after exec): GC.start R times with automatic GC off gives
+#           R mark pauses and at least R sweep pauses (lazy sweeping runs in
+#           steps, each a pause of its own).
 #   go      a program built here with Debian's Go, automatic GC off, calls
 #           runtime.GC() G times: 2 G stop-the-world pauses (entry uprobes),
 #           with and without its symbol table; and, where the machine has
@@ -117,6 +121,31 @@ check "hotspot: full pauses ${full:-none} >= $K System.gc() calls and the JVM's 
 check "hotspot: minor pauses ${minor:-none} >= the young pauses the JVM logged ($jyoung, > 0)" \
 	[ "$jyoung" -gt 0 -a "${minor:-0}" -ge "$jyoung" ]
 
+# --- ruby ------------------------------------------------------------------
+R=5
+ruby -e 'GC.disable
+File.write("/proc/self/comm", "bwgc-rb")
+File.write(ARGV[1], "")
+sleep 0.02 until File.exist?(ARGV[2])
+ARGV[0].to_i.times { GC.start }
+puts "done"' $R "$TMP/rb.ready" "$TMP/rb.go" >"$TMP/rb.out" 2>&1 &
+RPID=$!
+LIBRUBY=$(ldd "$(realpath "$(command -v ruby)")" | awk '/libruby/ {print $3}')
+LIBRUBY=$(realpath "$LIBRUBY")
+check "ruby runtime ($LIBRUBY, mapped after exec) discovered and attached" \
+	wait_metric 5 "^bpfwatch_gc_binary_attached\{runtime=\"ruby\",binary=\"$LIBRUBY\",attach_type=\"usdt\",reason=\"ok\"\} 1$"
+for _ in $(seq 1 100); do [ -e "$TMP/rb.ready" ] && break; sleep 0.1; done
+touch "$TMP/rb.go"
+wait $RPID
+check "ruby workload ran" grep -q '^done$' "$TMP/rb.out"
+sleep 2.2
+curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m"
+RL='runtime="ruby",generation="%s",comm="bwgc-rb",container=""'
+check "ruby: $R GC.start calls gave $R mark pauses" \
+	grep -q "^bpfwatch_gc_pause_seconds_count{$(printf "$RL" mark)} $R$" "$TMP/m"
+sweeps=$(grep "^bpfwatch_gc_pause_seconds_count{$(printf "$RL" sweep)} " "$TMP/m" | awk '{print $2}')
+check "ruby: at least $R sweep pauses (got ${sweeps:-none})" [ "${sweeps:-0}" -ge $R ]
+
 # --- go --------------------------------------------------------------------
 # Built twice: with its symbol table, and stripped (-s -w, as production
 # binaries are), where the functions are found in the Go pclntab.
@@ -192,7 +221,7 @@ check "pause ends without their begin are exported" \
 kill -TERM "$AGENT"; wait "$AGENT"; rc=$?; AGENT=""
 check "agent exits 0" [ $rc = 0 ]
 if [ $fails != 0 ]; then
-	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out" "$TMP/go.out"
+	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out" "$TMP/rb.out" "$TMP/go.out"
 	grep -E 'gc' "$TMP/m" | grep -v _bucket
 	exit 1
 fi
