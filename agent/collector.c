@@ -42,7 +42,7 @@ struct collector {
 		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
 		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets,
 		*f_func_attached, *f_trap, *f_overhead, *f_state, *f_ratio,
-		*f_budget, *f_gc_binary;
+		*f_budget, *f_gc_binary, *f_gc_discovery;
 };
 
 static double now_real(void)
@@ -131,6 +131,9 @@ struct collector *collector__new(const struct config *cfg,
 	FAM(f_gc_binary, "bpfwatch_gc_binary_attached", METRIC_GAUGE,
 	    "1 if the GC probes of a language runtime found in a process are "
 	    "attached (per binary or library), 0 if not; reason says why not.");
+	FAM(f_gc_discovery, "bpfwatch_gc_discovery_total", METRIC_COUNTER,
+	    "Work of the GC probe's runtime discovery: process maps read, ELF "
+	    "files classified (once per inode).");
 	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
 	    "Processes currently selected by a probe's targets (pids and comm "
 	    "regex; only for probes with targets).");
@@ -345,6 +348,10 @@ static void gc_metrics(struct collector *c)
 	}
 	if (c->gc_targets >= 0)
 		put(c, c->f_targets, l, 1, c->gc_targets);
+	l[0] = (struct label){ "what", "processes_checked" };
+	put(c, c->f_gc_discovery, l, 1, (double)gc.processes_checked);
+	l[0] = (struct label){ "what", "files_classified" };
+	put(c, c->f_gc_discovery, l, 1, (double)gc.files_classified);
 	for (size_t i = 0; i < gcprobe__binary_count(c->gp); i++) {
 		struct gcprobe_binary b;
 

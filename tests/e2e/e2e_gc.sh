@@ -220,8 +220,52 @@ check "pause ends without their begin are exported" \
 
 kill -TERM "$AGENT"; wait "$AGENT"; rc=$?; AGENT=""
 check "agent exits 0" [ $rc = 0 ]
+
+# --- targets: the shared selector filters in the kernel --------------------
+# Two interpreters, one selected by comm: only its collections count, the
+# other's are filtered (and counted as such).
+PORT=${E2E_PORT2:-19646}
+cat > "$TMP/targets.yml" <<EOC
+global:
+  collection_interval: 1s
+web:
+  listen_address: 127.0.0.1:$PORT
+state_dir: $TMP/state
+probes:
+  runqueue_latency: { enabled: false }
+  block_io_latency: { enabled: false }
+  gc:
+    runtimes: [python]
+    targets: { comm: "^bwgc-yes$" }
+EOC
+"$BIN" run --config "$TMP/targets.yml" >"$TMP/agent2.log" 2>&1 &
+AGENT=$!
+check "agent with gc targets becomes ready" wait_http "http://127.0.0.1:$PORT/-/ready" 30
+rm -f "$TMP/py.go"
+pys=""
+for n in yes no; do
+	"$PY" "$HERE/gc/gc_workload.py" bwgc-$n 6 0 0 "$TMP/py-$n.ready" "$TMP/py.go" 1 \
+		>"$TMP/py-$n.out" 2>&1 &
+	pys="$pys $!"
+done
+# the selector is applied at the tick after the rename
+wait_metric 3 '^bpfwatch_probe_targets\{probe="gc"\} 1$'
+check "gc targets: one process selected" [ $? = 0 ]
+touch "$TMP/py.go"
+# shellcheck disable=SC2086 # two pids
+wait $pys
+sleep 2.2
+curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/m2"
+check "gc targets: the selected interpreter's 6 collections counted" \
+	grep -q '^bpfwatch_gc_collections_total{runtime="python",generation="0",comm="bwgc-yes",container=""} 6$' "$TMP/m2"
+check "gc targets: the other one's not" \
+	bash -c '! grep -q "comm=\"bwgc-no\"" "$1"' _ "$TMP/m2"
+filtered=$(grep '^bpfwatch_probe_filtered_events_total{probe="gc"} ' "$TMP/m2" | awk '{print $2}')
+check "gc targets: its 6 begins counted as filtered (got ${filtered:-none})" [ "${filtered:-0}" -ge 6 ]
+kill -TERM "$AGENT"; wait "$AGENT"; rc=$?; AGENT=""
+check "agent with gc targets exits 0" [ $rc = 0 ]
 if [ $fails != 0 ]; then
-	grep -v '^$' "$TMP/agent.log"; cat "$TMP/py.out" "$TMP/java.out" "$TMP/rb.out" "$TMP/go.out"
+	grep -v '^$' "$TMP/agent.log" "$TMP/agent2.log"; cat "$TMP/py.out" "$TMP/java.out" "$TMP/rb.out" "$TMP/go.out"
 	grep -E 'gc' "$TMP/m" | grep -v _bucket
 	exit 1
 fi
