@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/types.h>
 
@@ -91,6 +92,7 @@ struct gcprobe {
 	struct gcpause_bpf *skel;
 	struct bpf_link *exec_link;
 	struct ring_buffer *rb;
+	int timer_fd;		/* drains rb, -1 without it */
 	bool attached;
 	const char *attach_type;
 	char reason[256];
@@ -468,8 +470,13 @@ static int exec_cb(void *ctx, void *data, size_t len)
 
 void gcprobe__poll(struct gcprobe *gp)
 {
-	if (gp && gp->rb)
-		ring_buffer__consume(gp->rb);
+	uint64_t expirations;
+
+	if (!gp || !gp->rb)
+		return;
+	if (read(gp->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		pr_debug("gc: reading the exec poll timer: %s", strerror(errno));
+	ring_buffer__consume(gp->rb);
 }
 
 /* ---- tick ------------------------------------------------------------- */
@@ -686,6 +693,10 @@ int gcprobe__tick(struct gcprobe *gp, struct store *s, struct labeler *lb,
 
 static int load(struct gcprobe *gp)
 {
+	struct itimerspec its = {
+		.it_interval.tv_nsec = GCPROBE_EXEC_POLL_MS * 1000000L,
+		.it_value.tv_nsec = GCPROBE_EXEC_POLL_MS * 1000000L,
+	};
 	const struct features *feat = gp->feat;
 	bool rb = feat->ok[FEAT_RINGBUF];
 	struct bpf_program *exec_prog = NULL;
@@ -738,6 +749,13 @@ static int load(struct gcprobe *gp)
 		snprintf(gp->reason, sizeof(gp->reason), "ring buffer: %s", strerror(-err));
 		return err;
 	}
+	gp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (gp->timer_fd < 0 || timerfd_settime(gp->timer_fd, 0, &its, NULL)) {
+		err = -errno;
+		snprintf(gp->reason, sizeof(gp->reason), "exec poll timer: %s",
+			 strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -751,6 +769,7 @@ struct gcprobe *gcprobe__new(const struct gc_cfg *cfg, const struct features *fe
 	gp->feat = feat;
 	gp->attach_type = "";
 	gp->hist_fd = gp->stats_fd = gp->gstats_fd = gp->targets_fd = -1;
+	gp->timer_fd = -1;
 	gp->pc.max_entries = cfg->probe.max_entries;
 	gp->need = targets__needs(&cfg->probe.targets);
 	gp->val = calloc(1, sizeof(*gp->val));
@@ -768,6 +787,9 @@ struct gcprobe *gcprobe__new(const struct gc_cfg *cfg, const struct features *fe
 		return gp;
 	}
 	if (load(gp)) {
+		if (gp->timer_fd >= 0)
+			close(gp->timer_fd);
+		gp->timer_fd = -1;
 		ring_buffer__free(gp->rb);
 		gp->rb = NULL;
 		bpf_link__destroy(gp->exec_link);
@@ -791,6 +813,8 @@ void gcprobe__free(struct gcprobe *gp)
 		binary_detach(&gp->bins[i]);
 		free(gp->bins[i].path);
 	}
+	if (gp->timer_fd >= 0)
+		close(gp->timer_fd);
 	ring_buffer__free(gp->rb);
 	bpf_link__destroy(gp->exec_link);
 	gcpause_bpf__destroy(gp->skel);
@@ -824,7 +848,7 @@ const char *gcprobe__reason(const struct gcprobe *gp)
 
 int gcprobe__fd(const struct gcprobe *gp)
 {
-	return gp && gp->rb ? ring_buffer__epoll_fd(gp->rb) : -1;
+	return gp ? gp->timer_fd : -1;
 }
 
 size_t gcprobe__binary_count(const struct gcprobe *gp)

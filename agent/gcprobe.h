@@ -4,8 +4,9 @@
  * start and times their garbage-collector pauses in the kernel
  * (bpf/gcpause.bpf.c).
  *
- * Discovery.  A sched_process_exec tracepoint wakes the agent for every
- * new program, whose executable is classified at once; the libraries a
+ * Discovery.  A sched_process_exec tracepoint tells the agent about
+ * every new program (within GCPROBE_EXEC_POLL_MS), whose executable is
+ * classified at once; the libraries a
  * process maps later (libjvm.so is dlopen'ed by the java launcher) are
  * found by reading its /proc/PID/maps on every tick while it is young
  * (GCPROBE_YOUNG_TICKS), and every process's maps are re-read round-robin
@@ -36,6 +37,7 @@
 #define GCPROBE_MAX_YOUNG	4096	/* processes watched for new libraries */
 #define GCPROBE_YOUNG_TICKS	6	/* ticks a new process is watched for */
 #define GCPROBE_RESCAN_PER_TICK	32	/* older processes re-read per tick */
+#define GCPROBE_EXEC_POLL_MS	100	/* exec notifications drained this often */
 
 struct gcprobe;
 struct store;
@@ -52,8 +54,9 @@ bool gcprobe__attached(const struct gcprobe *gp);
 const char *gcprobe__attach_type(const struct gcprobe *gp);	/* "" if none */
 const char *gcprobe__reason(const struct gcprobe *gp);
 
-/* The exec notification ring buffer's epoll fd (-1 when not attached):
- * call gcprobe__poll() when it is readable. */
+/* A timer (timerfd) firing every GCPROBE_EXEC_POLL_MS, -1 without exec
+ * notifications: call gcprobe__poll() when it is readable.  (The BPF
+ * side never wakes the agent: a wakeup per exec costs an IPI.) */
 int gcprobe__fd(const struct gcprobe *gp);
 /* Classify the executables of the processes that exec'ed since the last
  * call, attaching runtimes found. */
