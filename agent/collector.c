@@ -14,6 +14,7 @@
 #include "collector.h"
 #include "expo.h"
 #include "funcprobe.h"
+#include "gcprobe.h"
 #include "labeler.h"
 #include "leakdetect.h"
 #include "log.h"
@@ -32,6 +33,8 @@ struct collector {
 	struct notify *notify;		/* NULL: no alerting destinations */
 	struct memprobe *mp;
 	struct leakdetect *ld;
+	struct gcprobe *gp;
+	int gc_targets;
 	struct store *store;
 	struct labeler *lb;
 	uint64_t ticks;
@@ -48,7 +51,7 @@ struct collector {
 		*f_expired, *f_duration, *f_ticks, *f_series, *f_series_limit,
 		*f_dropped, *f_cpu, *f_rss, *f_start, *f_fds, *f_targets,
 		*f_func_attached, *f_trap, *f_overhead, *f_state, *f_ratio,
-		*f_budget;
+		*f_budget, *f_gc_binary, *f_gc_discovery;
 };
 
 static double now_real(void)
@@ -134,6 +137,12 @@ struct collector *collector__new(const struct config *cfg,
 	FAM(f_budget, "bpfwatch_function_overhead_budget", METRIC_GAUGE,
 	    "Overhead budget of a probes.functions entry, in CPUs (0.01 = 1% of "
 	    "one CPU).");
+	FAM(f_gc_binary, "bpfwatch_gc_binary_attached", METRIC_GAUGE,
+	    "1 if the GC probes of a language runtime found in a process are "
+	    "attached (per binary or library), 0 if not; reason says why not.");
+	FAM(f_gc_discovery, "bpfwatch_gc_discovery_total", METRIC_COUNTER,
+	    "Work of the GC probe's runtime discovery: process maps read, ELF "
+	    "files classified (once per inode).");
 	FAM(f_targets, "bpfwatch_probe_targets", METRIC_GAUGE,
 	    "Processes currently selected by a probe's targets (pids and comm "
 	    "regex; only for probes with targets).");
@@ -193,6 +202,11 @@ void collector__set_memprobe(struct collector *c, struct memprobe *mp,
 {
 	c->mp = mp;
 	c->ld = ld;
+}
+
+void collector__set_gcprobe(struct collector *c, struct gcprobe *gp)
+{
+	c->gp = gp;
 }
 
 uint64_t collector__ticks(const struct collector *c)
@@ -341,6 +355,61 @@ static void mem_metrics(struct collector *c)
 		put(c, c->f_targets, l, 1, memprobe__targets(c->mp));
 }
 
+/* The GC probe: attached or why not, program stats, limits hit, and the
+ * attach status of each runtime binary found. */
+static void gc_metrics(struct collector *c)
+{
+	static const char *const reasons[] = {
+		"end_without_begin", "begin_lost", "usdt_arg_unreadable",
+		"exec_events_lost", "binary_cache_evicted", "binaries_limit",
+		"young_processes_full",
+	};
+	struct probe_prog_stats st[8];
+	struct gcprobe_counters gc;
+	struct probe_counters cnt;
+	struct label l[4];
+	uint64_t v[7];
+	int n;
+
+	l[0] = (struct label){ "probe", "gc" };
+	l[1] = (struct label){ "attach_type", gcprobe__attach_type(c->gp) };
+	l[2] = (struct label){ "reason", gcprobe__reason(c->gp) };
+	put(c, c->f_attached, l, 3, gcprobe__attached(c->gp));
+	if (!gcprobe__attached(c->gp))
+		return;
+	n = gcprobe__prog_stats(c->gp, st, 8);
+	gcprobe__counters(c->gp, &cnt);
+	probe_metrics(c, "gc", st, n, &cnt);
+	gcprobe__gc_counters(c->gp, &gc);
+	v[0] = gc.end_without_begin;
+	v[1] = gc.begin_lost;
+	v[2] = gc.arg_errors;
+	v[3] = gc.exec_lost;
+	v[4] = gc.cache_evictions;
+	v[5] = gc.binaries_refused;
+	v[6] = gc.young_full;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		l[1] = (struct label){ "reason", reasons[i] };
+		put(c, c->f_errors, l, 2, (double)v[i]);
+	}
+	if (c->gc_targets >= 0)
+		put(c, c->f_targets, l, 1, c->gc_targets);
+	l[0] = (struct label){ "what", "processes_checked" };
+	put(c, c->f_gc_discovery, l, 1, (double)gc.processes_checked);
+	l[0] = (struct label){ "what", "files_classified" };
+	put(c, c->f_gc_discovery, l, 1, (double)gc.files_classified);
+	for (size_t i = 0; i < gcprobe__binary_count(c->gp); i++) {
+		struct gcprobe_binary b;
+
+		gcprobe__binary(c->gp, i, &b);
+		l[0] = (struct label){ "runtime", b.runtime };
+		l[1] = (struct label){ "binary", b.path };
+		l[2] = (struct label){ "attach_type", b.attach_type };
+		l[3] = (struct label){ "reason", b.reason };
+		put(c, c->f_gc_binary, l, 4, b.attached);
+	}
+}
+
 static void self_metrics(struct collector *c)
 {
 	char ver[32];
@@ -383,6 +452,8 @@ static void self_metrics(struct collector *c)
 		func_metrics(c);
 	if (c->mp)
 		mem_metrics(c);
+	if (c->gp)
+		gc_metrics(c);
 	put(c, c->f_ticks, NULL, 0, (double)c->ticks);
 	put(c, c->f_duration, NULL, 0, c->last_duration);
 	put(c, c->f_series, NULL, 0, store__series_count(c->store));
@@ -466,6 +537,9 @@ int collector__tick(struct collector *c)
 		if (err)
 			pr_warn("leak analyzer: %s", strerror(-err));
 	}
+	if (c->gp)
+		c->gc_targets = gcprobe__tick(c->gp, c->store, c->lb,
+					      c->cfg->idle_timeout_ms);
 	c->ticks++;
 	self_metrics(c);
 	/* Rules last: they read this tick's probe and self metrics. */

@@ -19,6 +19,7 @@ struct funcprobe;
 struct notify;
 struct leakdetect;
 struct memprobe;
+struct gcprobe;
 struct probe;
 struct ruleeng;
 struct store;
@@ -42,6 +43,8 @@ void collector__set_ruleeng(struct collector *c, struct ruleeng *re);
 
 /* Append the notifier's self-metrics to /metrics (borrowed; NULL = none). */
 void collector__set_notify(struct collector *c, struct notify *n);
+/* Also run the GC pause probe @gp (borrowed; NULL = none). */
+void collector__set_gcprobe(struct collector *c, struct gcprobe *gp);
 
 /* One collection: 0 or -errno (a probe's failure is logged, not fatal). */
 int collector__tick(struct collector *c);

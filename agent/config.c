@@ -1206,6 +1206,74 @@ static const struct field memory_fields[] = {
 	{ 0 },
 };
 
+/* --- probes.gc ----------------------------------------------------------- */
+
+static const char *const gc_runtime_names[GC__COUNT] = {
+	[GC_PYTHON] = "python",
+	[GC_HOTSPOT] = "hotspot",
+	[GC_RUBY] = "ruby",
+	[GC_GO] = "go",
+};
+
+const char *gc_runtime__name(unsigned int rt)
+{
+	return rt < GC__COUNT ? gc_runtime_names[rt] : "unknown";
+}
+
+static void field__gc_runtimes(struct parser *p, const struct field *f,
+			       const char *path, const yaml_node_t *n, void *obj)
+{
+	unsigned int *dst = field__ptr(f, obj), set = 0;
+	const yaml_node_item_t *item;
+	char sub[128], q[QUOTE_BUF];
+	size_t i = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.top ==
+	    n->data.sequence.items.start) {
+		parser__expected(p, path, n, "a sequence of runtimes (python, hotspot, "
+				 "ruby, go)");
+		return;
+	}
+	for (item = n->data.sequence.items.start;
+	     item < n->data.sequence.items.top; item++, i++) {
+		const yaml_node_t *rn = yaml_document_get_node(p->doc, *item);
+		const char *s;
+		unsigned int rt;
+
+		if (!rn)
+			continue;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		s = scalar__text(rn);
+		for (rt = 0; s && rt < GC__COUNT; rt++)
+			if (!strcmp(s, gc_runtime_names[rt]))
+				break;
+		if (!s || rt == GC__COUNT) {
+			parser__expected(p, sub, rn, "one of python, hotspot, ruby, go");
+			continue;
+		}
+		if (set & (1U << rt)) {
+			parser__error(p, &rn->start_mark, "%s: runtime '%s' listed twice",
+				      sub, scalar__quote(rn, q));
+			continue;
+		}
+		set |= 1U << rt;
+	}
+	*dst = set;
+}
+
+static const struct field gc_fields[] = {
+	{ .key = "enabled", .parse = field__bool,
+	  .off = offsetof(struct gc_cfg, probe.enabled) },
+	{ .key = "max_entries", .parse = field__u32,
+	  .off = offsetof(struct gc_cfg, probe.max_entries),
+	  .min = 1, .max = 1048576 },
+	{ .key = "targets", .parse = field__targets,
+	  .off = offsetof(struct gc_cfg, probe.targets), .sub = targets_fields },
+	{ .key = "runtimes", .parse = field__gc_runtimes,
+	  .off = offsetof(struct gc_cfg, runtimes) },
+	{ 0 },
+};
+
 #define PROBE_FIELD(id, name, fields)					\
 	[id] = { .key = name, .parse = field__mapping,			\
 		 .off = offsetof(struct config, probes) +		\
@@ -1213,7 +1281,7 @@ static const struct field memory_fields[] = {
 		 .sub = fields }
 
 /* Indexed by enum probe_id, then the list of functions. */
-static const struct field probes_fields[PROBE__COUNT + 3] = {
+static const struct field probes_fields[PROBE__COUNT + 4] = {
 	PROBE_FIELD(PROBE_RUNQ, "runqueue_latency", probe_fields),
 	PROBE_FIELD(PROBE_BIO, "block_io_latency", untargeted_probe_fields),
 	PROBE_FIELD(PROBE_SYSCALL, "syscall_latency", probe_fields),
@@ -1221,7 +1289,9 @@ static const struct field probes_fields[PROBE__COUNT + 3] = {
 	[PROBE__COUNT + 1] = { .key = "memory", .parse = field__mapping,
 			       .off = offsetof(struct config, memory),
 			       .sub = memory_fields },
-	[PROBE__COUNT + 2] = { 0 },
+	[PROBE__COUNT + 2] = { .key = "gc", .parse = field__mapping,
+			       .off = offsetof(struct config, gc), .sub = gc_fields },
+	[PROBE__COUNT + 3] = { 0 },
 };
 
 static const struct field global_fields[] = {
@@ -1481,6 +1551,9 @@ static struct config *config__new_default(const char *name)
 	cfg->memory.leak.max_processes = 256;
 	cfg->memory.leak.significance = 0.01;
 	cfg->memory.leak.min_growth = 0.02;
+	cfg->gc.probe.enabled = true;
+	cfg->gc.probe.max_entries = 1024;
+	cfg->gc.runtimes = (1U << GC__COUNT) - 1;
 	cfg->source = strdup(name);
 	cfg->listen_address = strdup(":9477");
 	cfg->state_dir = strdup("/var/lib/bpfwatch");
@@ -1677,6 +1750,7 @@ void config__free(struct config *cfg)
 		return;
 	for (i = 0; i < PROBE__COUNT; i++)
 		targets__free(&cfg->probes[i].targets);
+	targets__free(&cfg->gc.probe.targets);
 	for (size_t j = 0; j < cfg->nfunctions; j++) {
 		struct func_cfg *fn = &cfg->functions[j];
 

@@ -166,6 +166,31 @@ struct memory_cfg {
 	struct leak_cfg leak;
 };
 
+/*
+ * probes.gc: GC pauses of the language runtimes found in processes as they
+ * start (USDT, Go uprobes).  `runtimes` selects which (default all).
+ *   gc:
+ *     enabled: true
+ *     max_entries: 1024
+ *     runtimes: [python, hotspot, ruby, go]
+ *     targets: { comm: "^java$" }
+ */
+enum gc_runtime_id {
+	GC_PYTHON = 0,
+	GC_HOTSPOT,
+	GC_RUBY,
+	GC_GO,
+	GC__COUNT,
+};
+
+/* "python", "hotspot", "ruby", "go"; "unknown" out of range. */
+const char *gc_runtime__name(unsigned int rt);
+
+struct gc_cfg {
+	struct probe_cfg probe;	/* enabled, max_entries, targets */
+	unsigned int runtimes;	/* bit (1 << enum gc_runtime_id) per runtime */
+};
+
 struct config {
 	char *source;			/* file name, or "<default>" */
 	uint64_t collection_interval_ms;	/* 100ms..1h, default 5s */
@@ -188,6 +213,7 @@ struct config {
 	struct func_cfg *functions;	/* probes.functions */
 	size_t nfunctions;
 	struct memory_cfg memory;	/* probes.memory */
+	struct gc_cfg gc;		/* probes.gc */
 };
 
 /* The embedded default configuration (agent/default_config.yml). */

@@ -27,6 +27,7 @@
 #include "collector.h"
 #include "config.h"
 #include "funcprobe.h"
+#include "gcprobe.h"
 #include "kfeatures.h"
 #include "alertstate.h"
 #include "api.h"
@@ -73,6 +74,7 @@ struct agent {
 	struct funcprobe *fp;
 	struct memprobe *mp;
 	struct leakdetect *ld;
+	struct gcprobe *gp;
 	struct collector *collector;
 	struct web_config *web;		/* --web.config.file, or NULL */
 	struct ruleeng *rules;		/* rule_files (possibly none) */
@@ -92,6 +94,7 @@ static void agent_free(struct agent *a)
 	funcprobe__free(a->fp);
 	leakdetect__free(a->ld);
 	memprobe__free(a->mp);
+	gcprobe__free(a->gp);
 	store__free(a->store);
 	if (a->stats_fd >= 0)
 		close(a->stats_fd);
@@ -194,6 +197,9 @@ static int setup_fds(struct agent *a)
 	ev.data.fd = a->notify ? notify__fd(a->notify) : -1;
 	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	ev.data.fd = gcprobe__fd(a->gp);
+	if (ev.data.fd >= 0 && epoll_ctl(a->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
 	return 0;
 }
 
@@ -237,6 +243,8 @@ static int loop(struct agent *a)
 				}
 			} else if (fd == funcprobe__timer_fd(a->fp)) {
 				funcprobe__timer(a->fp);
+			} else if (fd == gcprobe__fd(a->gp)) {
+				gcprobe__poll(a->gp);
 			}
 		}
 		/* MHD's and curl's own timeouts: run them every time round,
@@ -376,6 +384,18 @@ static int attach_probes(struct agent *a)
 	}
 	if (memprobe__enabled(a->mp))
 		collector__set_memprobe(a->collector, a->mp, a->ld);
+	a->gp = gcprobe__new(&a->cfg->gc, &a->feat);
+	if (!a->gp)
+		return -ENOMEM;
+	collector__set_gcprobe(a->collector, a->gp);
+	if (gcprobe__attached(a->gp)) {
+		pr_info("probe gc: attached (runtimes found as processes start)");
+	} else if (gcprobe__enabled(a->gp)) {
+		pr_warn("probe gc: not attached: %s", gcprobe__reason(a->gp));
+		failed++;
+	} else {
+		pr_info("probe gc: disabled in the configuration");
+	}
 	if (!a->cfg->nfunctions)
 		return failed;
 	a->fp = funcprobe__new(a->cfg->functions, a->cfg->nfunctions, &a->feat);

@@ -89,44 +89,60 @@ static bool read_cgroup(uint32_t pid, char *buf, size_t len)
 	return ok;
 }
 
+void targets__read_facts(uint32_t pid, unsigned int need, struct proc_facts *pf,
+			 struct proc_facts_buf *buf)
+{
+	char path[48];
+	ssize_t n;
+
+	memset(pf, 0, sizeof(*pf));
+	pf->pid = pid;
+	if (need & TARGET_NEED_COMM) {
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		if (read_line(path, buf->comm, sizeof(buf->comm)))
+			pf->comm = buf->comm;
+	}
+	if (need & TARGET_NEED_EXE) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+		n = readlink(path, buf->exe, sizeof(buf->exe) - 1);
+		if (n > 0) {
+			buf->exe[n] = '\0';
+			pf->exe = buf->exe;
+		}
+	}
+	if ((need & TARGET_NEED_CGROUP) && read_cgroup(pid, buf->cgroup, sizeof(buf->cgroup)))
+		pf->cgroup = buf->cgroup;
+}
+
 int targets__scan(unsigned int need,
 		  int (*cb)(const struct proc_facts *pf, void *ctx), void *ctx)
 {
-	char comm[64], exe[PATH_MAX], cg[4096], path[48];
+	struct proc_facts_buf *buf;
 	struct dirent *de;
 	int err = 0;
 	DIR *d;
 
+	buf = malloc(sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
 	d = opendir("/proc");
-	if (!d)
-		return -errno;
+	if (!d) {
+		err = -errno;
+		free(buf);
+		return err;
+	}
 	while (!err && (de = readdir(d))) {
-		struct proc_facts pf = { 0 };
+		struct proc_facts pf;
 		unsigned long pid;
 		char *end;
-		ssize_t n;
 
 		pid = strtoul(de->d_name, &end, 10);
 		if (*end || !pid || pid > UINT32_MAX)
 			continue;
-		pf.pid = (uint32_t)pid;
-		if (need & TARGET_NEED_COMM) {
-			snprintf(path, sizeof(path), "/proc/%lu/comm", pid);
-			if (read_line(path, comm, sizeof(comm)))
-				pf.comm = comm;
-		}
-		if (need & TARGET_NEED_EXE) {
-			snprintf(path, sizeof(path), "/proc/%lu/exe", pid);
-			n = readlink(path, exe, sizeof(exe) - 1);
-			if (n > 0) {
-				exe[n] = '\0';
-				pf.exe = exe;
-			}
-		}
-		if ((need & TARGET_NEED_CGROUP) && read_cgroup(pf.pid, cg, sizeof(cg)))
-			pf.cgroup = cg;
+		targets__read_facts((uint32_t)pid, need, &pf, buf);
 		err = cb(&pf, ctx);
 	}
 	closedir(d);
+	free(buf);
 	return err;
 }

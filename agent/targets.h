@@ -9,6 +9,7 @@
 #define BPFWATCH_TARGETS_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -35,6 +36,18 @@ bool targets__match(const struct targets_cfg *t, const struct proc_facts *pf);
  * also covers every cgroup below it. */
 bool targets__cgroup_match(const char *pattern, const char *cgroup);
 bool targets__pid_exists(uint32_t pid);
+
+/* Buffers the facts of one process point into. */
+struct proc_facts_buf {
+	char comm[64];
+	char exe[PATH_MAX];
+	char cgroup[4096];
+};
+
+/* Read the facts in @need of process @pid into @pf (pointing into @buf);
+ * a fact that cannot be read stays NULL. */
+void targets__read_facts(uint32_t pid, unsigned int need, struct proc_facts *pf,
+			 struct proc_facts_buf *buf);
 
 /*
  * Call @cb for every process in /proc with the facts in @need read

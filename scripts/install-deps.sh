@@ -17,9 +17,13 @@ BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
 libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libcjson-dev libyaml-dev
 libcurl4-openssl-dev systemtap-sdt-dev libcrypt-dev"
 # Tests: cmocka, the real Prometheus and Alertmanager peers (promtool;
-# notification delivery end to end), HTTP client, fuzzing
-# runtime, sanitizer runtime, openssl (test TLS certificates).
-TEST="libcmocka-dev prometheus prometheus-alertmanager curl libclang-rt-14-dev openssl"
+# notification delivery end to end), HTTP client, fuzzing runtime,
+# sanitizer runtime, openssl (test TLS certificates); language runtimes
+# whose GC probes the gc end-to-end test exercises (Debian's python3.11,
+# OpenJDK 17 and ruby 3.1 carry USDT probes; Go builds the program whose
+# stop-the-world pauses it checks).
+TEST="libcmocka-dev prometheus prometheus-alertmanager curl libclang-rt-14-dev openssl
+python3.11 openjdk-17-jdk-headless ruby golang-go"
 
 missing=""
 for p in $BUILD $TEST; do

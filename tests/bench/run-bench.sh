@@ -22,6 +22,8 @@
 #  3. tests/bench/bench_budget.sh: the overhead budget.
 #  4. tests/bench/bench_notify.sh: alert delivery through the spool, and
 #     enqueue to receipt at a real Alertmanager.
+#  6. tests/bench/bench_gc.sh: CPython gc.collect() untraced vs traced by
+#     probes.gc (what a GC event costs the runtime).
 #
 # Environment: OUT (build directory, default .output/release),
 # BENCH_AGENT_SECONDS, BENCH_PORT (default 19478), BENCH_PROBES_ARGS (extra
@@ -364,3 +366,7 @@ echo "######## rule engine: 1000 rules over 10 000 series with 1 h of samples"
 
 # ---- 5. alert delivery ------------------------------------------------------
 OUT="$OUT" sh tests/bench/bench_notify.sh || die "bench_notify failed"
+
+# ---- 6. GC pause probe --------------------------------------------------------
+echo
+OUT=$OUT sh "$(dirname "$0")/bench_gc.sh" || die "bench_gc failed (exit $?)"

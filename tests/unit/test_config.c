@@ -1039,10 +1039,44 @@ static void test_overhead_budget_errors(void **state)
 		     "share of one CPU such as 0.01 or 1%, got '1/2'");
 }
 
+/* probes.gc: on by default with every runtime; runtimes, targets, errors. */
+static void test_gc_section(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = expect_ok("");
+	assert_true(cfg->gc.probe.enabled);
+	assert_int_equal(cfg->gc.probe.max_entries, 1024);
+	assert_int_equal(cfg->gc.runtimes, (1U << GC__COUNT) - 1);
+	assert_false(cfg->gc.probe.targets.set);
+	config__free(cfg);
+	cfg = expect_ok("probes:\n  gc:\n    enabled: false\n    max_entries: 64\n"
+			"    runtimes: [go, python]\n    targets: { comm: \"^java$\" }\n");
+	assert_false(cfg->gc.probe.enabled);
+	assert_int_equal(cfg->gc.probe.max_entries, 64);
+	assert_int_equal(cfg->gc.runtimes, (1U << GC_GO) | (1U << GC_PYTHON));
+	assert_true(cfg->gc.probe.targets.set);
+	assert_string_equal(cfg->gc.probe.targets.comm, "^java$");
+	config__free(cfg);
+	assert_string_equal(gc_runtime__name(GC_HOTSPOT), "hotspot");
+	assert_string_equal(gc_runtime__name(GC__COUNT), "unknown");
+	expect_error("probes:\n  gc:\n    runtimes: [python, jvm, python]\n",
+		     "t.yml:3:24: probes.gc.runtimes[1]: expected one of python, hotspot, "
+		     "ruby, go, got 'jvm'\n"
+		     "t.yml:3:29: probes.gc.runtimes[2]: runtime 'python' listed twice");
+	expect_error("probes:\n  gc:\n    runtimes: []\n",
+		     "t.yml:3:15: probes.gc.runtimes: expected a sequence of runtimes "
+		     "(python, hotspot, ruby, go), got a sequence");
+	expect_error("probes:\n  gc:\n    runtime: [go]\n",
+		     "t.yml:3:5: unknown field 'runtime' in probes.gc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_when_empty),
+		cmocka_unit_test(test_gc_section),
 		cmocka_unit_test(test_null_text_and_name),
 		cmocka_unit_test(test_embedded_default),
 		cmocka_unit_test(test_probe_names),
