@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "promql_int.h"
+#include "regexcost.h"
 
 double promql_stale_nan(void)
 {
@@ -57,7 +58,6 @@ const char *promql_type_name(enum promql_value_type t)
 /* ---- regular expressions ---- */
 
 #define RE_MAX_COST	65536
-#define RE_MAX_DEPTH	32
 
 /*
  * glibc's regcomp copies a sub-expression once per count of a bounded
@@ -68,98 +68,7 @@ const char *promql_type_name(enum promql_value_type t)
  */
 static bool re_too_costly(const char *re)
 {
-	uint64_t cost[RE_MAX_DEPTH + 1] = { 0 }, last[RE_MAX_DEPTH + 1] = { 0 };
-	unsigned int d = 0;
-	const char *s, *b;
-
-	for (s = re; *s; s++) {
-		uint64_t n = 0, m = 0;
-		bool comma = false, has_m = false;
-
-		switch (*s) {
-		case '(':
-			if (++d > RE_MAX_DEPTH)
-				return true;
-			cost[d] = last[d] = 0;
-			continue;
-		case ')':
-			if (!d)
-				break;
-			d--;
-			last[d] = cost[d + 1] + 2;
-			cost[d] += last[d];
-			if (cost[d] > RE_MAX_COST)
-				return true;
-			continue;
-		case '|':
-			cost[d]++;
-			last[d] = 0;
-			continue;
-		case '*':
-		case '?':
-			continue;
-		case '+':
-			cost[d] += last[d];
-			last[d] *= 2;
-			if (cost[d] > RE_MAX_COST)
-				return true;
-			continue;
-		case '\\':
-			if (s[1])
-				s++;
-			break;
-		case '[':
-			b = s + 1;
-			if (*b == '^')
-				b++;
-			if (*b == ']')
-				b++;
-			while (*b && *b != ']') {
-				char c = b[1];
-
-				if (*b == '[' && (c == ':' || c == '.' || c == '=')) {
-					for (b += 2; *b && !(b[0] == c && b[1] == ']'); b++)
-						;
-					if (!*b)
-						break;
-					b++;
-				}
-				b++;
-			}
-			s = *b ? b : b - 1;
-			break;
-		case '{':
-			for (b = s + 1; *b >= '0' && *b <= '9'; b++)
-				if (n <= RE_MAX_COST)
-					n = n * 10 + (uint64_t)(*b - '0');
-			if (b == s + 1 && *b != ',')
-				break;
-			if (*b == ',') {
-				comma = true;
-				for (b++; *b >= '0' && *b <= '9'; b++, has_m = true)
-					if (m <= RE_MAX_COST)
-						m = m * 10 + (uint64_t)(*b - '0');
-			}
-			if (*b != '}')
-				break;
-			n = comma ? (has_m ? m : n + 1) : n;
-			if (n > RE_MAX_COST)
-				return true;
-			if (n > 1) {
-				cost[d] += last[d] * (n - 1);
-				last[d] *= n;
-			}
-			if (cost[d] > RE_MAX_COST)
-				return true;
-			s = b;
-			continue;
-		}
-		cost[d]++;
-		last[d] = 1;
-		if (cost[d] > RE_MAX_COST)
-			return true;
-	}
-	return false;
+	return regex_cost__exceeds(re, RE_MAX_COST);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "regexcost.h"
 #include "template.h"
 
 /* --- compiled form ------------------------------------------------------ */
@@ -775,100 +776,7 @@ static int fn_safe_html(struct rctx *r, struct val *a, size_t n, struct val *out
  */
 static bool regex_too_costly(const char *re)
 {
-	uint64_t cost[REGEX_MAX_DEPTH + 1] = { 0 }, last[REGEX_MAX_DEPTH + 1] = { 0 };
-	unsigned int depth = 0;
-	const char *s, *b;
-
-	for (s = re; *s; s++) {
-		uint64_t n = 0, m = 0;
-		bool comma = false, has_m = false;
-
-		switch (*s) {
-		case '(':
-			if (++depth > REGEX_MAX_DEPTH)
-				return true;
-			cost[depth] = last[depth] = 0;
-			continue;
-		case ')':
-			if (!depth)
-				break;
-			depth--;
-			last[depth] = cost[depth + 1] + 2;
-			cost[depth] += last[depth];
-			if (cost[depth] > REGEX_MAX_COST)
-				return true;
-			continue;
-		case '|':
-			cost[depth]++;
-			last[depth] = 0;
-			continue;
-		case '*':
-		case '?':
-			continue;
-		case '+':
-			cost[depth] += last[depth];
-			last[depth] *= 2;
-			if (cost[depth] > REGEX_MAX_COST)
-				return true;
-			continue;
-		case '\\':
-			if (s[1])
-				s++;
-			break;
-		case '[':
-			b = s + 1;
-			if (*b == '^')
-				b++;
-			if (*b == ']')
-				b++;
-			while (*b && *b != ']') {
-				char c = b[1];
-
-				if (*b == '[' && (c == ':' || c == '.' || c == '=')) {
-					for (b += 2; *b && !(b[0] == c && b[1] == ']'); b++)
-						;
-					if (!*b)
-						break;
-					b++;
-				}
-				b++;
-			}
-			s = *b ? b : b - 1;
-			break;
-		case '{':
-			for (b = s + 1; *b >= '0' && *b <= '9'; b++)
-				if (n <= REGEX_MAX_COST)
-					n = n * 10 + (uint64_t)(*b - '0');
-			if (b == s + 1 && *b != ',')
-				break;
-			if (*b == ',') {
-				comma = true;
-				for (b++; *b >= '0' && *b <= '9'; b++, has_m = true)
-					if (m <= REGEX_MAX_COST)
-						m = m * 10 + (uint64_t)(*b - '0');
-			}
-			if (*b != '}')
-				break;
-			n = comma ? (has_m ? m : n + 1) : n;
-			if (n > REGEX_MAX_COST)
-				return true;
-			if (n > 1) {
-				cost[depth] += last[depth] * (n - 1);
-				last[depth] *= n;
-			}
-			if (cost[depth] > REGEX_MAX_COST)
-				return true;
-			s = b;
-			continue;
-		}
-		cost[depth]++;
-		last[depth] = 1;
-		if (cost[depth] > REGEX_MAX_COST)
-			return true;
-	}
-	while (depth--)
-		cost[depth] += cost[depth + 1];
-	return cost[0] > REGEX_MAX_COST;
+	return regex_cost__exceeds(re, REGEX_MAX_COST);
 }
 
 static bool is_quantifier(const char *s)

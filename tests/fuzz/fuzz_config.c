@@ -4,7 +4,7 @@
  * either a config or errors, never a crash, a leak or a hang.
  * The default config is linked only because config.c refers to it.
  */
-// fuzz-sources: agent/config.c agent/log.c agent/default_config.S exporters/notify_config.c
+// fuzz-sources: agent/config.c agent/log.c agent/default_config.S exporters/notify_config.c agent/regexcost.c
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

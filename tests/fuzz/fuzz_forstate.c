@@ -5,8 +5,8 @@
  * corrupt, then moved aside) without a crash, leak or hang, and the
  * records must be usable by alertstate__restore.
  */
-// fuzz-sources: agent/alertstate.c agent/rulefile.c agent/template.c agent/config.c
-// fuzz-sources: agent/log.c agent/default_config.S exporters/expo.c
+// fuzz-sources: agent/alertstate.c agent/rulefile.c agent/template.c agent/config.c agent/regexcost.c
+// fuzz-sources: agent/log.c agent/default_config.S exporters/expo.c exporters/notify_config.c
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * libFuzzer harness for the alert delivery configuration parser: any
  * input gives a configuration or errors, never a crash, a leak or a hang.
  */
-// fuzz-sources: exporters/notify_config.c agent/config.c agent/log.c agent/default_config.S
+// fuzz-sources: exporters/notify_config.c agent/config.c agent/log.c agent/default_config.S agent/regexcost.c
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * small in-memory database with a low sample budget so that huge ranges
  * or tiny subquery steps end in an error rather than a timeout.
  */
-// fuzz-sources: agent/promql_parse.c agent/promql_util.c agent/promql_eval.c agent/promql_func.c agent/promql_mem.c
+// fuzz-sources: agent/promql_parse.c agent/promql_util.c agent/promql_eval.c agent/promql_func.c agent/promql_mem.c agent/regexcost.c
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

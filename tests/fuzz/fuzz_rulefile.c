@@ -4,7 +4,7 @@
  * a rule set or errors, never a crash, a leak or a hang.  A stand-in
  * expression checker refuses "BAD" so the error-position code runs too.
  */
-// fuzz-sources: agent/rulefile.c agent/template.c agent/config.c agent/log.c
+// fuzz-sources: agent/rulefile.c agent/template.c agent/config.c agent/log.c agent/regexcost.c
 // fuzz-sources: agent/default_config.S exporters/expo.c exporters/notify_config.c
 #include <stddef.h>
 #include <stdint.h>

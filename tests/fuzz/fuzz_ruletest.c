@@ -5,11 +5,11 @@
  * included), never crash, leak or hang; an error is never longer than its
  * buffer.
  */
-// fuzz-sources: agent/ruletest.c agent/ruletest_util.c agent/promql_parse.c
+// fuzz-sources: agent/ruletest.c agent/ruletest_util.c agent/promql_parse.c agent/regexcost.c
 // fuzz-sources: agent/promql_eval.c agent/promql_func.c agent/promql_util.c
 // fuzz-sources: agent/promql_mem.c agent/rulefile.c agent/template.c
 // fuzz-sources: agent/alertstate.c agent/config.c agent/log.c agent/default_config.S
-// fuzz-sources: exporters/expo.c
+// fuzz-sources: exporters/expo.c exporters/notify_config.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

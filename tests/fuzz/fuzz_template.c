@@ -4,7 +4,7 @@
  * when it compiles, render it twice with different data.  Never a crash,
  * a leak, a hang or an unterminated message.
  */
-// fuzz-sources: agent/template.c exporters/expo.c
+// fuzz-sources: agent/template.c exporters/expo.c agent/regexcost.c
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
