@@ -7,6 +7,7 @@
 #define BPFWATCH_BPFUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bpf_program;
@@ -21,5 +22,13 @@ uint64_t bw_percpu_sum(int fd, uint32_t idx);
 /* run_cnt and run_time_ns of a loaded @prog (BPF stats; zero while they
  * are off).  false when it is not loaded. */
 bool bw_prog_runs(const struct bpf_program *prog, uint64_t *cnt, uint64_t *ns);
+
+/*
+ * Bring the set of u32 keys (tgids) in hash map @fd in line with the sorted
+ * array @want[@n]: keys not wanted are deleted, wanted ones inserted (u8
+ * value 1).  Returns 0, 1 when the map filled up before every wanted key
+ * was in (the caller counts it), or -ENOMEM.
+ */
+int bw_sync_u32_set(int fd, const uint32_t *want, size_t n);
 
 #endif /* BPFWATCH_BPFUTIL_H */

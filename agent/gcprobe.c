@@ -500,27 +500,8 @@ static int scan_cb(const struct proc_facts *pf, void *ctx)
 /* Bring bw_targets in line with @want (sorted). */
 static void sync_targets(struct gcprobe *gp, const struct u32_vec *want)
 {
-	struct u32_vec stale = {};
-	uint32_t key, next;
-	__u8 one = 1;
-	int more;
-
-	more = bpf_map_get_next_key(gp->targets_fd, NULL, &next) == 0;
-	while (more) {
-		key = next;
-		more = bpf_map_get_next_key(gp->targets_fd, &key, &next) == 0;
-		if (!u32_vec__has(want, key) && u32_vec__push(&stale, key))
-			break;
-	}
-	for (size_t i = 0; i < stale.n; i++)
-		bpf_map_delete_elem(gp->targets_fd, &stale.v[i]);
-	free(stale.v);
-	for (size_t i = 0; i < want->n; i++) {
-		if (bpf_map_update_elem(gp->targets_fd, &want->v[i], &one, BPF_ANY)) {
-			gp->pc.targets_full++;
-			break;
-		}
-	}
+	if (bw_sync_u32_set(gp->targets_fd, want->v, want->n) > 0)
+		gp->pc.targets_full++;
 }
 
 static int discover(struct gcprobe *gp)

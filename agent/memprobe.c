@@ -549,8 +549,6 @@ static int refresh_targets(struct memprobe *mp)
 	const struct targets_cfg *t = &mp->cfg->targets;
 	struct want_ctx w = { .t = t };
 	unsigned int need = targets__needs(t);
-	uint32_t key, next;
-	__u8 one = 1;
 	int err = 0;
 
 	if (!t->set)
@@ -574,24 +572,10 @@ static int refresh_targets(struct memprobe *mp)
 	mp->ntargets = (int)w.n;
 	if (mp->targets_fd < 0)
 		return (int)w.n;
-	/* delete what is no longer wanted (next key read before deleting) */
-	if (bpf_map_get_next_key(mp->targets_fd, NULL, &key) == 0) {
-		for (;;) {
-			int more = bpf_map_get_next_key(mp->targets_fd, &key, &next) == 0;
-
-			if (!wanted(mp, key))
-				bpf_map_delete_elem(mp->targets_fd, &key);
-			if (!more)
-				break;
-			key = next;
-		}
-	}
-	for (size_t i = 0; i < w.n; i++) {
-		if (bpf_map_update_elem(mp->targets_fd, &w.v[i], &one, BPF_ANY)) {
-			mp->targets_full++;
-			break;
-		}
-	}
+	err = bw_sync_u32_set(mp->targets_fd, w.v, w.n);
+	if (err < 0)
+		return err;
+	mp->targets_full += (uint64_t)err;
 	return (int)w.n;
 }
 

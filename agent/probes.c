@@ -397,11 +397,9 @@ static int want_cb(const struct proc_facts *pf, void *ctx)
 int probe__refresh_targets(struct probe *p)
 {
 	const struct targets_cfg *t = &p->cfg->targets;
-	struct u32_vec want = { 0 }, cur = { 0 };
+	struct u32_vec want = { 0 };
 	struct want_ctx w = { t, &want };
 	unsigned int need = targets__needs(t);
-	uint32_t key, next;
-	__u8 one = 1;
 	int err = 0;
 
 	if (!p->attached || !t->set || p->targets_fd < 0)
@@ -418,32 +416,14 @@ int probe__refresh_targets(struct probe *p)
 	if (want.n)
 		qsort(want.v, want.n, sizeof(*want.v), cmp_u32);
 
-	/* Delete tgids no longer wanted. */
-	if (bpf_map_get_next_key(p->targets_fd, NULL, &key) == 0) {
-		for (;;) {
-			int more = bpf_map_get_next_key(p->targets_fd, &key, &next) == 0;
-
-			if ((!want.n || !bsearch(&key, want.v, want.n, sizeof(*want.v),
-						 cmp_u32)) &&
-			    (err = u32_vec__push(&cur, key)))
-				goto out;
-			if (!more)
-				break;
-			key = next;
-		}
-	}
-	for (size_t i = 0; i < cur.n; i++)
-		bpf_map_delete_elem(p->targets_fd, &cur.v[i]);
-	for (size_t i = 0; i < want.n; i++) {
-		if (bpf_map_update_elem(p->targets_fd, &want.v[i], &one, BPF_ANY)) {
-			p->cnt.targets_full++;
-			break;
-		}
-	}
+	err = bw_sync_u32_set(p->targets_fd, want.v, want.n);
+	if (err < 0)
+		goto out;
+	if (err)
+		p->cnt.targets_full++;
 	err = (int)want.n;
 out:
 	free(want.v);
-	free(cur.v);
 	return err;
 }
 
