@@ -38,7 +38,7 @@
 static const char leaks_usage[] =
 "usage: bpfwatch leaks --pid N [--duration 60s] [--sample-bytes 512KiB]\n"
 "                      [--top 10] [--lib PATH] [--format table|folded|json]\n"
-"                      [--min-age 5s] [--max-allocs 131072] [--max-stacks 8192]\n"
+"                      [--min-age 0s] [--max-allocs 131072] [--max-stacks 8192]\n"
 "\n"
 "Trace the allocations of process N (malloc, calloc, realloc, reallocarray,\n"
 "posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free in its\n"
