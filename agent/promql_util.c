@@ -457,7 +457,13 @@ static int label_cmp(const void *a, const void *b)
 
 void promql_labels_sort(struct promql_label *l, size_t n)
 {
-	if (n > 1)
+	size_t i;
+
+	/* Series mostly come with their labels in order already: check
+	 * before paying for a sort. */
+	for (i = 1; i < n && strcmp(l[i - 1].name, l[i].name) < 0; i++)
+		;
+	if (i < n)
 		qsort(l, n, sizeof(*l), label_cmp);
 }
 
