@@ -218,7 +218,7 @@ test:
 
 .PHONY: run
 run:
-	$(Q)sh scripts/install-deps.sh --quiet-if-present
+	$(Q)sh scripts/install-deps.sh --quiet-if-present --build-only
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)mkdir -p state
 	exec $(BIN) run --state-dir ./state

@@ -7,10 +7,19 @@
 #
 #   scripts/install-deps.sh                   say what is checked and installed
 #   scripts/install-deps.sh --quiet-if-present  silent when nothing is missing
+#   scripts/install-deps.sh --build-only        what building and running need
+#                                               (make run), not the test peers
 set -eu
 
 quiet=0
-[ "${1:-}" = "--quiet-if-present" ] && quiet=1
+build_only=0
+for arg in "$@"; do
+	case $arg in
+	--quiet-if-present) quiet=1 ;;
+	--build-only) build_only=1 ;;
+	*) echo "install-deps: unknown option '$arg'" >&2; exit 2 ;;
+	esac
+done
 
 # Build: compilers, BPF toolchain, the libraries the agent links.
 BUILD="make gcc clang llvm bpftool pkg-config linux-libc-dev
@@ -25,6 +34,7 @@ libcurl4-openssl-dev systemtap-sdt-dev libcrypt-dev"
 TEST="libcmocka-dev prometheus prometheus-alertmanager curl libclang-rt-14-dev openssl
 python3.11 openjdk-17-jdk-headless ruby golang-go"
 
+[ "$build_only" = 1 ] && TEST=""
 missing=""
 for p in $BUILD $TEST; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
