@@ -16,6 +16,7 @@
 #include "funcprobe.h"
 #include "gcprobe.h"
 #include "labeler.h"
+#include "growthpaths.h"
 #include "leakdetect.h"
 #include "log.h"
 #include "notify.h"
@@ -33,6 +34,7 @@ struct collector {
 	struct notify *notify;		/* NULL: no alerting destinations */
 	struct memprobe *mp;
 	struct leakdetect *ld;
+	struct growthpaths *grp;
 	struct gcprobe *gp;
 	int gc_targets;
 	struct store *store;
@@ -202,6 +204,11 @@ void collector__set_memprobe(struct collector *c, struct memprobe *mp,
 {
 	c->mp = mp;
 	c->ld = ld;
+}
+
+void collector__set_growthpaths(struct collector *c, struct growthpaths *grp)
+{
+	c->grp = grp;
 }
 
 void collector__set_gcprobe(struct collector *c, struct gcprobe *gp)
@@ -536,6 +543,18 @@ int collector__tick(struct collector *c)
 			err = leakdetect__export(c->ld, c->store);
 		if (err)
 			pr_warn("leak analyzer: %s", strerror(-err));
+	}
+	if (c->mp && c->grp) {
+		const struct mem_proc *procs;
+		size_t n;
+
+		procs = memprobe__procs(c->mp, &n);
+		err = growthpaths__update(c->grp, procs, n,
+					  (int64_t)(bw_mono_ns() / 1000000));
+		if (!err)
+			err = growthpaths__export(c->grp, c->store, c->ld);
+		if (err)
+			pr_warn("growth paths: %s", strerror(-err));
 	}
 	if (c->gp)
 		c->gc_targets = gcprobe__tick(c->gp, c->store, c->lb,

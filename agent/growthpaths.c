@@ -153,13 +153,15 @@ static bool prefixed(const char *s, const char *p)
 }
 
 /* libc, the dynamic loader and the vDSO: where the allocator, memset and
- * memcpy run, not the code that wants the memory. */
+ * memcpy run, not the code that wants the memory.  And frames in no
+ * mapping: a frame-pointer walk through code built without them (libc
+ * is) reads a stale frame pointer, and what follows is noise. */
 static bool skipped(const struct gp_frame *f)
 {
 	const char *b;
 
 	if (!f->module)
-		return false;
+		return true;
 	b = base_name(f->module);
 	return prefixed(b, "libc.so") || prefixed(b, "libc-") ||
 	       prefixed(b, "ld-linux") || prefixed(b, "ld.so") ||

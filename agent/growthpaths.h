@@ -64,8 +64,8 @@ struct gp_frame {
 
 /*
  * The path label of a stack, @f[0] the innermost frame: frames in libc or
- * the dynamic loader (the allocator, memset, memcpy) and [vdso] are
- * skipped; each other frame is its symbol, or "[module basename]" without
+ * the dynamic loader (the allocator, memset, memcpy), [vdso] and frames
+ * in no mapping (a frame-pointer walk gone astray) are skipped; each other frame is its symbol, or "[module basename]" without
  * one, "[anon]" in an anonymous mapping and "[unknown]" outside any;
  * repeats of the same label in a row count once; the innermost
  * GP_PATH_FRAMES are kept and written outer to inner, ';'-separated,
