@@ -360,6 +360,19 @@ static void mem_metrics(struct collector *c)
 	probe_metrics(c, "memory", st, n, &cnt);
 	if (memprobe__targets(c->mp) >= 0)
 		put(c, c->f_targets, l, 1, memprobe__targets(c->mp));
+	if (c->grp) {
+		uint64_t runs, ns;
+
+		l[0] = (struct label){ "probe", "memory_growth" };
+		l[1] = (struct label){ "attach_type", growthpaths__attach_type(c->grp) };
+		l[2] = (struct label){ "reason", growthpaths__reason(c->grp) };
+		put(c, c->f_attached, l, 3, growthpaths__attached(c->grp));
+		if (growthpaths__prog_runs(c->grp, &runs, &ns)) {
+			l[1] = (struct label){ "program", "page_fault_user" };
+			put(c, c->f_events, l, 2, (double)runs);
+			put(c, c->f_runtime, l, 2, (double)ns / 1e9);
+		}
+	}
 }
 
 /* The GC probe: attached or why not, program stats, limits hit, and the

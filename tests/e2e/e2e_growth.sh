@@ -72,6 +72,10 @@ check "the top path's bytes (${top#* }) are about the 10 MiB leaked" \
 	awk -v v="${top#* }" 'BEGIN { exit !(v > 6 * 1048576 && v < 16 * 1048576) }'
 check "no path label holds an address" \
 	bash -c '! grep "^bpfwatch_.*path=\"[^\"]*0x" "$1"' _ "$TMP/m1"
+check "the growth program is reported attached (tp_btf)" \
+	grep -q '^bpfwatch_probe_attached{probe="memory_growth",attach_type="tp_btf",reason="ok"} 1' "$TMP/m1"
+check "its runs are counted" \
+	awk -F'} ' '/^bpfwatch_probe_events_total\{probe="memory_growth",program="page_fault_user"\}/ { n = $2 } END { exit !(n > 0) }' "$TMP/m1"
 check "samples are counted" \
 	awk '/^bpfwatch_memory_growth_path_samples_total / { exit !($2 > 0) } END { }' "$TMP/m1"
 
