@@ -36,6 +36,7 @@
 #include "kfeatures.h"
 #include "libbpf_glue.h"
 #include "log.h"
+#include "memprobe.h"
 #include "store.h"
 
 static struct features feat;
@@ -233,6 +234,61 @@ static void test_export_untracked(void **state)
 	growthpaths__free(gp);
 }
 
+/*
+ * With memory probe targets, the growth program shares the memory probe's
+ * in-kernel target set: the targeted workload's faults are attributed, and
+ * this process's own (listed too, but not a target) are not even sampled.
+ */
+static void test_targets(void **state)
+{
+	struct memory_cfg cfg = {
+		.enabled = true, .max_entries = 16384,
+		.growth = { .enabled = true, .sample_every = 1, .top_k = 5 },
+	};
+	const char *args[] = { "leak", "4096", "2", "30", NULL };
+	struct mem_proc procs[2] = { { .key = 1 }, { .key = 2 } };
+	struct growthpaths *gp;
+	struct memprobe *mp;
+	struct gp_path top[5];
+	struct wl w;
+	void *volatile mine;
+
+	(void)state;
+	cfg.targets.set = true;
+	mp = memprobe__new(&cfg, &feat);
+	assert_non_null(mp);
+	assert_true(memprobe__attached(mp));
+	assert_true(memprobe__targets_fd(mp) >= 0);
+	gp = growthpaths__new(&cfg, &feat, 60000, memprobe__targets_fd(mp));
+	assert_non_null(gp);
+	assert_true(growthpaths__attached(gp));
+	wl_start(&w, args);
+	assert_int_equal(memprobe__add_target(mp, (uint32_t)w.pid), 0);
+	/* sorted by tgid, as memprobe__procs() gives them */
+	procs[0].tgid = (uint32_t)getpid();
+	procs[1].tgid = (uint32_t)w.pid;
+	if (procs[1].tgid < procs[0].tgid) {
+		procs[0].tgid = (uint32_t)w.pid;
+		procs[1].tgid = (uint32_t)getpid();
+	}
+	for (int i = 0; i < 12; i++) {
+		/* 4 MiB of our own faults per round, not a target */
+		mine = malloc(4 << 20);
+		assert_non_null(mine);
+		memset(mine, 1, 4 << 20);
+		free(mine);
+		assert_int_equal(growthpaths__update(gp, procs, 2, bw_mono_ns() / 1000000), 0);
+		sleep_ms(250);
+	}
+	assert_true(growthpaths__top(gp, (uint32_t)w.pid, top, 5) >= 1);
+	if (!strstr(top[0].path, "leak_alloc"))
+		fail_msg("targeted workload's top path '%s'", top[0].path);
+	assert_int_equal(growthpaths__top(gp, (uint32_t)getpid(), top, 5), 0);
+	wl_stop(&w);
+	growthpaths__free(gp);
+	memprobe__free(mp);
+}
+
 static void find_workload(void)
 {
 	char self[PATH_MAX], *out;
@@ -260,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_tracepoint),
 		cmocka_unit_test(test_sampled),
 		cmocka_unit_test(test_export_untracked),
+		cmocka_unit_test(test_targets),
 	};
 	char why[256];
 
