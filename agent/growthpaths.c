@@ -13,6 +13,11 @@
  *      freed every tick and may come back for another stack), then the
  *      stack ids read are freed.
  * Labels are made at export, once per stack.
+ *
+ * A sample counted between the drain and the freeing of its stack id
+ * finds its stack gone at the next tick (counted, stack_gone); were the
+ * freed id taken meanwhile by another stack hashing to the same bucket,
+ * that sample would go to the other stack: a rare, one-sample error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -446,7 +451,9 @@ static void merge_procs(struct growthpaths *gp, const struct mem_proc *procs, si
 
 		while (j < n && procs[j].tgid < p->tgid)
 			j++;
-		if (j < n && procs[j].tgid == p->tgid) {
+		/* a process whose stacks all left the window frees its
+		 * slot (and its stack array) until it faults again */
+		if (j < n && procs[j].tgid == p->tgid && p->nstacks) {
 			if (procs[j].key != p->mm)
 				proc_clear(p);
 			p->mm = procs[j].key;

@@ -25,7 +25,9 @@
  *
  * Bounds: GP_MAX_PROCS processes, GP_MAX_STACKS stacks each, GP_MAX_SERIES
  * path series in all (the smallest dropped), GP_SYMBOLIZERS processes'
- * symbolizers open at once; each bound hit is counted.  A page fault maps
+ * symbolizers open at once; each bound hit is counted.  A process with
+ * stacks holds ~12 KiB (GP_MAX_STACKS x 376 bytes): 12 MiB at worst; one
+ * whose stacks all left the window is dropped until it faults again.  A page fault maps
  * one page, or a few with fault-around on file mappings: bytes are an
  * estimate of where resident memory grew, not an allocation count.
  */
