@@ -30,6 +30,9 @@
  * whose stacks all left the window is dropped until it faults again.  A page fault maps
  * one page, or a few with fault-around on file mappings: bytes are an
  * estimate of where resident memory grew, not an allocation count.
+ * Stacks are symbolized with the process's current maps: the faults of a
+ * forked child before it execs (its parent's code) resolve nowhere and
+ * show as the path "[unknown]".
  */
 #ifndef BPFWATCH_GROWTHPATHS_H
 #define BPFWATCH_GROWTHPATHS_H
