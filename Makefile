@@ -149,7 +149,7 @@ $(OUT)/tests/probe_%: $(OUT)/obj/tests/probe/probe_%.o $(LIB) | $(OUT)/tests
 
 $(OUT)/workloads/%: tests/workloads/%.c | $(OUT)/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE $(SAN_FLAGS) $< -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -std=gnu11 $(WARN) -D_GNU_SOURCE $(SAN_FLAGS) $< -lpthread -o $@
 
 $(OUT)/bench/%: $(OUT)/obj/tests/bench/%.o $(LIB) | $(OUT)/bench
 	$(call msg,LD,$@)

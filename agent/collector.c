@@ -16,6 +16,7 @@
 #include "funcprobe.h"
 #include "gcprobe.h"
 #include "labeler.h"
+#include "growthpaths.h"
 #include "leakdetect.h"
 #include "log.h"
 #include "notify.h"
@@ -33,6 +34,7 @@ struct collector {
 	struct notify *notify;		/* NULL: no alerting destinations */
 	struct memprobe *mp;
 	struct leakdetect *ld;
+	struct growthpaths *grp;
 	struct gcprobe *gp;
 	int gc_targets;
 	struct store *store;
@@ -204,6 +206,11 @@ void collector__set_memprobe(struct collector *c, struct memprobe *mp,
 	c->ld = ld;
 }
 
+void collector__set_growthpaths(struct collector *c, struct growthpaths *grp)
+{
+	c->grp = grp;
+}
+
 void collector__set_gcprobe(struct collector *c, struct gcprobe *gp)
 {
 	c->gp = gp;
@@ -353,6 +360,19 @@ static void mem_metrics(struct collector *c)
 	probe_metrics(c, "memory", st, n, &cnt);
 	if (memprobe__targets(c->mp) >= 0)
 		put(c, c->f_targets, l, 1, memprobe__targets(c->mp));
+	if (c->grp) {
+		uint64_t runs, ns;
+
+		l[0] = (struct label){ "probe", "memory_growth" };
+		l[1] = (struct label){ "attach_type", growthpaths__attach_type(c->grp) };
+		l[2] = (struct label){ "reason", growthpaths__reason(c->grp) };
+		put(c, c->f_attached, l, 3, growthpaths__attached(c->grp));
+		if (growthpaths__prog_runs(c->grp, &runs, &ns)) {
+			l[1] = (struct label){ "program", "page_fault_user" };
+			put(c, c->f_events, l, 2, (double)runs);
+			put(c, c->f_runtime, l, 2, (double)ns / 1e9);
+		}
+	}
 }
 
 /* The GC probe: attached or why not, program stats, limits hit, and the
@@ -536,6 +556,18 @@ int collector__tick(struct collector *c)
 			err = leakdetect__export(c->ld, c->store);
 		if (err)
 			pr_warn("leak analyzer: %s", strerror(-err));
+	}
+	if (c->mp && c->grp) {
+		const struct mem_proc *procs;
+		size_t n;
+
+		procs = memprobe__procs(c->mp, &n);
+		err = growthpaths__update(c->grp, procs, n,
+					  (int64_t)(bw_mono_ns() / 1000000));
+		if (!err)
+			err = growthpaths__export(c->grp, c->store, c->ld);
+		if (err)
+			pr_warn("growth paths: %s", strerror(-err));
 	}
 	if (c->gp)
 		c->gc_targets = gcprobe__tick(c->gp, c->store, c->lb,

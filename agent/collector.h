@@ -36,6 +36,10 @@ void collector__set_funcprobe(struct collector *c, struct funcprobe *fp);
  * analyzer @ld (both borrowed; NULL = none). */
 void collector__set_memprobe(struct collector *c, struct memprobe *mp,
 			     struct leakdetect *ld);
+/* Also attribute memory growth to code paths with @grp (borrowed; NULL =
+ * none), for the memory probe's processes: needs collector__set_memprobe. */
+struct growthpaths;
+void collector__set_growthpaths(struct collector *c, struct growthpaths *grp);
 
 /* Evaluate the rules of @re (borrowed; NULL = none) at the end of every
  * tick, before it closes. */

@@ -1096,6 +1096,16 @@ static const struct field leak_fields[] = {
 	{ 0 },
 };
 
+static const struct field growth_fields[] = {
+	{ .key = "enabled", .parse = field__bool,
+	  .off = offsetof(struct growth_cfg, enabled) },
+	{ .key = "sample_every", .parse = field__u32,
+	  .off = offsetof(struct growth_cfg, sample_every), .min = 1, .max = 65536 },
+	{ .key = "top_k", .parse = field__u32,
+	  .off = offsetof(struct growth_cfg, top_k), .min = 1, .max = 100 },
+	{ 0 },
+};
+
 static const struct field memory_fields[] = {
 	{ .key = "enabled", .parse = field__bool,
 	  .off = offsetof(struct memory_cfg, enabled) },
@@ -1108,6 +1118,8 @@ static const struct field memory_fields[] = {
 	  .off = offsetof(struct memory_cfg, targets), .sub = targets_fields },
 	{ .key = "leak_detection", .parse = field__mapping,
 	  .off = offsetof(struct memory_cfg, leak), .sub = leak_fields },
+	{ .key = "growth_paths", .parse = field__mapping,
+	  .off = offsetof(struct memory_cfg, growth), .sub = growth_fields },
 	{ 0 },
 };
 
@@ -1456,6 +1468,8 @@ static struct config *config__new_default(const char *name)
 	cfg->memory.leak.max_processes = 256;
 	cfg->memory.leak.significance = 0.01;
 	cfg->memory.leak.min_growth = 0.02;
+	cfg->memory.growth.sample_every = 64;
+	cfg->memory.growth.top_k = 5;
 	cfg->gc.probe.enabled = true;
 	cfg->gc.probe.max_entries = 1024;
 	cfg->gc.runtimes = (1U << GC__COUNT) - 1;

@@ -148,6 +148,10 @@ struct config_label {
  *       max_processes: 256      # analysed per tick, largest first
  *       significance: 0.01      # Mann-Kendall p-value to call a trend
  *       min_growth: 2%          # growth over the window, share of the floor
+ *     growth_paths:             # which code paths grow memory (growthpaths.h)
+ *       enabled: false
+ *       sample_every: 64        # one user page fault in N per CPU, 1..65536
+ *       top_k: 5                # paths exported per process, 1..100
  */
 struct leak_cfg {
 	bool enabled;
@@ -158,12 +162,19 @@ struct leak_cfg {
 	double min_growth;
 };
 
+struct growth_cfg {
+	bool enabled;
+	uint32_t sample_every;
+	uint32_t top_k;
+};
+
 struct memory_cfg {
 	bool enabled;
 	uint32_t max_entries;
 	bool pid_label;
 	struct targets_cfg targets;
 	struct leak_cfg leak;
+	struct growth_cfg growth;
 };
 
 /*

@@ -33,6 +33,7 @@
 #include "api.h"
 #include "http.h"
 #include "libbpf_glue.h"
+#include "growthpaths.h"
 #include "leakdetect.h"
 #include "log.h"
 #include "notify.h"
@@ -74,6 +75,7 @@ struct agent {
 	struct funcprobe *fp;
 	struct memprobe *mp;
 	struct leakdetect *ld;
+	struct growthpaths *grp;
 	struct gcprobe *gp;
 	struct collector *collector;
 	struct web_config *web;		/* --web.config.file, or NULL */
@@ -93,6 +95,7 @@ static void agent_free(struct agent *a)
 		probe__free(a->probes[i]);
 	funcprobe__free(a->fp);
 	leakdetect__free(a->ld);
+	growthpaths__free(a->grp);
 	memprobe__free(a->mp);
 	gcprobe__free(a->gp);
 	store__free(a->store);
@@ -384,6 +387,22 @@ static int attach_probes(struct agent *a)
 	}
 	if (memprobe__enabled(a->mp))
 		collector__set_memprobe(a->collector, a->mp, a->ld);
+	if (memprobe__enabled(a->mp) && a->cfg->memory.growth.enabled) {
+		a->grp = growthpaths__new(&a->cfg->memory, &a->feat,
+					  a->cfg->memory.leak.window_ms,
+					  memprobe__targets_fd(a->mp));
+		if (!a->grp)
+			return -ENOMEM;
+		if (growthpaths__attached(a->grp)) {
+			pr_info("probe memory growth paths: attached (%s)",
+				growthpaths__attach_type(a->grp));
+			collector__set_growthpaths(a->collector, a->grp);
+		} else {
+			pr_warn("probe memory growth paths: not attached: %s",
+				growthpaths__reason(a->grp));
+			failed++;
+		}
+	}
 	a->gp = gcprobe__new(&a->cfg->gc, &a->feat);
 	if (!a->gp)
 		return -ENOMEM;

@@ -472,6 +472,11 @@ int memprobe__targets(const struct memprobe *mp)
 	return mp->ntargets;
 }
 
+int memprobe__targets_fd(const struct memprobe *mp)
+{
+	return mp->cfg->targets.set ? mp->targets_fd : -1;
+}
+
 int memprobe__add_target(struct memprobe *mp, uint32_t tgid)
 {
 	__u8 one = 1;

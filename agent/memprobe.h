@@ -90,5 +90,8 @@ void memprobe__counters(const struct memprobe *mp, struct probe_counters *c);
 int memprobe__map_fd(const struct memprobe *mp);
 int memprobe__last_fd(const struct memprobe *mp);	/* mem_last, tp_btf only */
 int memprobe__add_target(struct memprobe *mp, uint32_t tgid);
+/* The in-kernel target set (bw_targets) when probes.memory has targets,
+ * for other memory programs to share; -1 otherwise. */
+int memprobe__targets_fd(const struct memprobe *mp);
 
 #endif /* BPFWATCH_MEMPROBE_H */

@@ -56,6 +56,9 @@ static void test_defaults(void **state)
 		assert_int_equal(m->leak.max_processes, 256);
 		assert_float_equal(m->leak.significance, 0.01, 1e-12);
 		assert_float_equal(m->leak.min_growth, 0.02, 1e-12);
+		assert_false(m->growth.enabled);
+		assert_int_equal(m->growth.sample_every, 64);
+		assert_int_equal(m->growth.top_k, 5);
 	}
 	config__free(cfg);
 	config__free(def);
@@ -128,6 +131,29 @@ static void test_default_window_widened(void **state)
 	config__free(cfg);
 }
 
+static void test_growth_paths(void **state)
+{
+	char err[ERRLEN];
+	struct config *cfg = parse("probes:\n  memory:\n    growth_paths:\n"
+				   "      enabled: true\n      sample_every: 8\n"
+				   "      top_k: 10\n", err);
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_true(cfg->memory.growth.enabled);
+	assert_int_equal(cfg->memory.growth.sample_every, 8);
+	assert_int_equal(cfg->memory.growth.top_k, 10);
+	config__free(cfg);
+	expect_error("probes:\n  memory:\n    growth_paths: { sample_every: 0 }\n",
+		     "t.yml:3:35: probes.memory.growth_paths.sample_every: must be "
+		     "between 1 and 65536, got '0'");
+	expect_error("probes:\n  memory:\n    growth_paths: { top_k: 101 }\n",
+		     "t.yml:3:28: probes.memory.growth_paths.top_k: must be "
+		     "between 1 and 100, got '101'");
+	expect_error("probes:\n  memory:\n    growth_paths: { enable: true }\n",
+		     "t.yml:3:21: unknown field 'enable' in probes.memory.growth_paths");
+}
+
 /* With leak detection off, the window does not matter. */
 static void test_leak_off(void **state)
 {
@@ -150,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_default_window_widened),
 		cmocka_unit_test(test_leak_off),
+		cmocka_unit_test(test_growth_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
