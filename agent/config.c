@@ -381,6 +381,49 @@ static bool regex__too_costly(const char *re)
 	return regex_cost__exceeds(re, REGEX_MAX_COST);
 }
 
+/*
+ * A repetition of a repetition ("k**", "a+{2}"): ERE reads it as one, but
+ * glibc's regcomp recurses once per operator while closing over empty
+ * transitions (the config fuzzer found "k*****...*" taking seconds).  RE2
+ * and so Prometheus refuse it; so do we.  Escapes and bracket expressions
+ * are skipped.
+ */
+static bool regex__stacked_repetition(const char *re)
+{
+	bool quant = false;
+
+	for (const char *s = re; *s; s++) {
+		bool q = *s == '*' || *s == '+' || *s == '?' || *s == '{';
+
+		if (q && quant)
+			return true;
+		if (*s == '\\' && s[1]) {
+			s++;
+		} else if (*s == '[') {
+			const char *b = s + 1;
+
+			if (*b == '^')
+				b++;
+			if (*b == ']')
+				b++;
+			while (*b && *b != ']')
+				b++;
+			s = *b ? b : b - 1;
+		} else if (*s == '{') {
+			const char *b = s + 1;
+
+			while ((*b >= '0' && *b <= '9') || *b == ',')
+				b++;
+			if (*b == '}' && b > s + 1)
+				s = b;
+			else
+				q = false;	/* a literal brace */
+		}
+		quant = q;
+	}
+	return false;
+}
+
 /* --- field parsers ----------------------------------------------------- */
 
 static void parser__walk(struct parser *p, const char *path,
@@ -775,6 +818,12 @@ static void field__comm(struct parser *p, const struct field *f,
 		parser__error(p, &n->start_mark,
 			      "%s: regex '%s' too large once repetitions are expanded (limit %d)",
 			      path, scalar__quote(n, q), REGEX_MAX_COST);
+		return;
+	}
+	if (regex__stacked_repetition(s)) {
+		parser__error(p, &n->start_mark,
+			      "%s: regex '%s': invalid nested repetition operator",
+			      path, scalar__quote(n, q));
 		return;
 	}
 	ret = regcomp(&t->comm_re, s, REG_EXTENDED | REG_NOSUB);

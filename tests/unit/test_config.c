@@ -537,6 +537,14 @@ static void test_bad_regex(void **state)
 	expect_error("probes: {runqueue_latency: {targets: {comm: 'a{2,1}'}}}\n",
 		     "t.yml:1:45: probes.runqueue_latency.targets.comm: invalid "
 		     "regex 'a{2,1}': Invalid content of \\{\\}");
+	/* a repetition of a repetition: glibc recurses per operator (the
+	 * fuzzer's "k****...": seconds), RE2 refuses it, so do we */
+	expect_error("probes: {runqueue_latency: {targets: {comm: 'k***x'}}}\n",
+		     "t.yml:1:45: probes.runqueue_latency.targets.comm: regex "
+		     "'k***x': invalid nested repetition operator");
+	expect_error("probes: {runqueue_latency: {targets: {comm: 'a{2}+'}}}\n",
+		     "t.yml:1:45: probes.runqueue_latency.targets.comm: regex "
+		     "'a{2}+': invalid nested repetition operator");
 	expect_error("probes: {runqueue_latency: {targets: {comm: ''}}}\n",
 		     "t.yml:1:45: probes.runqueue_latency.targets.comm: expected a "
 		     "regular expression, got ''");
