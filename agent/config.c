@@ -568,10 +568,18 @@ static bool label_name__valid(const char *s)
 	return true;
 }
 
+static int label__cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
+}
+
+/* global.external_labels, parsed here only: they live in cfg->notify,
+ * where the notifier reads them, and the rule engine reads them there. */
 static void field__labels(struct parser *p, const struct field *f,
 			  const char *path, const yaml_node_t *n, void *obj)
 {
 	struct config *cfg = obj;
+	struct label *ext;
 	char q[QUOTE_BUF];
 	size_t count;
 
@@ -588,8 +596,9 @@ static void field__labels(struct parser *p, const struct field *f,
 			      path, CONFIG_MAX_EXTERNAL_LABELS, count);
 		return;
 	}
-	cfg->external_labels = calloc(count ? count : 1, sizeof(*cfg->external_labels));
-	if (!cfg->external_labels) {
+	ext = calloc(count ? count : 1, sizeof(*ext));
+	cfg->notify.external_labels = ext;
+	if (!ext) {
 		p->oom = true;
 		return;
 	}
@@ -599,7 +608,7 @@ static void field__labels(struct parser *p, const struct field *f,
 		const yaml_node_t *v = yaml_document_get_node(p->doc, kv->value);
 		const char *name = k ? scalar__text(k) : NULL;
 		const char *val = v ? scalar__text(v) : NULL;
-		struct config_label *l;
+		struct label *l;
 
 		if (!k || !v)
 			continue;
@@ -612,16 +621,18 @@ static void field__labels(struct parser *p, const struct field *f,
 			parser__expected(p, path, v, "a non-empty label value");
 			continue;
 		}
-		for (size_t i = 0; i < cfg->nexternal_labels; i++)
-			if (!strcmp(cfg->external_labels[i].name, name))
+		for (size_t i = 0; i < cfg->notify.nexternal; i++)
+			if (!strcmp(ext[i].name, name))
 				parser__error(p, &k->start_mark, "%s: label '%s' given twice",
 					      path, name);
-		l = &cfg->external_labels[cfg->nexternal_labels++];
+		l = &ext[cfg->notify.nexternal++];
 		l->name = strdup(name);
 		l->value = strdup(val);
 		if (!l->name || !l->value)
 			p->oom = true;
 	}
+	/* The notifier and the templates take them sorted by name. */
+	qsort(ext, cfg->notify.nexternal, sizeof(*ext), label__cmp_name);
 }
 
 /* @s as a path relative to the directory of the config file. */
@@ -678,11 +689,38 @@ static void field__rule_files(struct parser *p, const struct field *f,
 	}
 }
 
-/* Top-level `alerting`: parsed by parser__alerting, accepted here. */
+/*
+ * Top-level `alerting`: the notifier's parser (exporters/notify_config.c)
+ * reads it; its errors join ours, one line each.
+ */
 static void field__alerting(struct parser *p, const struct field *f,
 			    const char *path, const yaml_node_t *n, void *obj)
 {
-	(void)p, (void)f, (void)path, (void)n, (void)obj;
+	struct config *cfg = obj;
+	char *buf, *line, *save = NULL;
+	int rc;
+
+	(void)f;
+	(void)path;
+	buf = calloc(1, CONFIG_ERR_SCRATCH);
+	if (!buf) {
+		p->oom = true;
+		return;
+	}
+	rc = notify_cfg__parse_alerting(&cfg->notify, p->name, p->doc,
+					(yaml_node_t *)n, buf, CONFIG_ERR_SCRATCH);
+	if (rc == -ENOMEM)
+		p->oom = true;
+	for (line = strtok_r(buf, "\n", &save); rc == -EINVAL && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (p->nerr > CONFIG_MAX_ERRORS)
+			break;
+		if (p->nerr)
+			parser__append(p, "\n");
+		p->nerr++;
+		parser__append(p, "%s", line);
+	}
+	free(buf);
 }
 
 static void field__log_level(struct parser *p, const struct field *f,
@@ -1551,41 +1589,6 @@ static void parser__rest(struct parser *p, yaml_parser_t *yp,
 	yaml_document_delete(&doc);
 }
 
-/*
- * `alerting:` (and the external labels alerts carry) belong to the
- * notifier's parser (exporters/notify_config.c), which reads the same
- * document; its errors join ours.
- */
-static void parser__alerting(struct parser *p, yaml_node_t *root)
-{
-	char *buf, *line, *save = NULL;
-	int rc;
-
-	if (!root || root->type != YAML_MAPPING_NODE)
-		return;
-	buf = calloc(1, CONFIG_ERR_SCRATCH);
-	if (!buf) {
-		p->oom = true;
-		return;
-	}
-	rc = notify_cfg__parse_node(&p->cfg->notify, p->name, p->doc, root, buf,
-				    CONFIG_ERR_SCRATCH);
-	if (rc == -ENOMEM)
-		p->oom = true;
-	/* Both parsers check global.external_labels: say each thing once. */
-	for (line = strtok_r(buf, "\n", &save); rc && line; line = strtok_r(NULL, "\n", &save)) {
-		if (p->err && strstr(p->err, line))
-			continue;
-		if (p->nerr > CONFIG_MAX_ERRORS)
-			break;
-		if (p->nerr)
-			parser__append(p, "\n");
-		p->nerr++;
-		parser__append(p, "%s", line);
-	}
-	free(buf);
-}
-
 struct config *config__parse(const char *name, const char *text, size_t len,
 			     char *err, size_t errlen)
 {
@@ -1619,7 +1622,6 @@ struct config *config__parse(const char *name, const char *text, size_t len,
 	}
 	p.doc = &doc;
 	parser__root(&p, yaml_document_get_root_node(&doc));
-	parser__alerting(&p, yaml_document_get_root_node(&doc));
 	yaml_document_delete(&doc);
 	p.doc = NULL;
 	if (!p.oom)
@@ -1733,11 +1735,6 @@ void config__free(struct config *cfg)
 		targets__free(&fn->targets);
 	}
 	free(cfg->functions);
-	for (size_t j = 0; j < cfg->nexternal_labels; j++) {
-		free(cfg->external_labels[j].name);
-		free(cfg->external_labels[j].value);
-	}
-	free(cfg->external_labels);
 	for (size_t j = 0; j < cfg->nrule_files; j++)
 		free(cfg->rule_files[j]);
 	free(cfg->rule_files);

@@ -127,11 +127,6 @@ struct func_cfg {
 #define CONFIG_MAX_EXTERNAL_LABELS	32
 #define CONFIG_MAX_RULE_FILES		64
 
-struct config_label {
-	char *name;
-	char *value;
-};
-
 /*
  * probes.memory: resident memory per process (kmem:rss_stat) and the leak
  * analyzer that reads it (see agent/memprobe.h, agent/leakdetect.h).
@@ -213,11 +208,10 @@ struct config {
 	double overhead_budget;		/* (0, 1] of one CPU, default 0.01 */
 	uint64_t evaluation_interval_ms;	/* multiple of the collection
 						 * interval, default 15s */
-	struct config_label *external_labels;	/* in file order */
-	size_t nexternal_labels;
 	char **rule_files;		/* globs, made absolute */
 	size_t nrule_files;
-	struct notify_cfg notify;	/* alerting: (exporters/notify_config.h) */
+	struct notify_cfg notify;	/* alerting: (exporters/notify_config.h),
+					 * and global.external_labels */
 	char *listen_address;		/* default ":9477" */
 	char *state_dir;		/* default "/var/lib/bpfwatch" */
 	struct probe_cfg probes[PROBE__COUNT];

@@ -83,8 +83,6 @@ enum { M_RULES, M_ITER, M_MISSED, M_DURATION, M_FAILURES, M_RELOAD, M__COUNT };
 struct ruleeng {
 	const struct config *cfg;
 	struct ruleset *set;
-	struct label *ext_labels;	/* global.external_labels */
-	size_t next_labels;
 	const char *external_url;	/* --web.external-url, or NULL */
 	struct for_state *for_state;	/* read at start, applied once */
 	char *state_path;		/* state_dir/alerts.state */
@@ -335,18 +333,12 @@ struct ruleeng *ruleeng__new(const struct config *cfg, char *err, size_t errlen)
 		free(re);
 		return NULL;
 	}
-	re->next_labels = cfg->nexternal_labels;
-	re->ext_labels = calloc(cfg->nexternal_labels + 1, sizeof(*re->ext_labels));
-	if (!re->ext_labels || asprintf(&re->state_path, "%s/alerts.state",
-					 cfg->state_dir) < 0) {
+	if (asprintf(&re->state_path, "%s/alerts.state", cfg->state_dir) < 0) {
 		re->state_path = NULL;
 		ruleeng__free(re);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->nexternal_labels; i++)
-		re->ext_labels[i] = (struct label){ cfg->external_labels[i].name,
-						    cfg->external_labels[i].value };
 	load_for_state(re);
 	re->last_reload_ok = true;
 	warn_retention(re);
@@ -360,7 +352,6 @@ void ruleeng__free(struct ruleeng *re)
 	save_state(re);
 	for_state__free(re->for_state);
 	free(re->state_path);
-	free(re->ext_labels);
 	ruleset__free(re->set);
 	free(re);
 }
@@ -712,7 +703,8 @@ out:
 static void alert_env(const struct ruleeng *re, struct alert_env *env)
 {
 	*env = (struct alert_env){
-		.ext_labels = re->ext_labels, .next_labels = re->next_labels,
+		.ext_labels = re->cfg->notify.external_labels,
+		.next_labels = re->cfg->notify.nexternal,
 		.external_url = re->external_url,
 	};
 }

@@ -537,6 +537,23 @@ int notify_cfg__parse_node(struct notify_cfg *c, const char *name,
 	return p.nerr ? -EINVAL : 0;
 }
 
+int notify_cfg__parse_alerting(struct notify_cfg *c, const char *name,
+			       yaml_document_t *doc, yaml_node_t *alerting,
+			       char *err, size_t errlen)
+{
+	struct np p = { .name = name, .doc = doc, .err = err, .errlen = errlen };
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (alerting)
+		parse_alerting(&p, alerting, c);
+	if (p.oom) {
+		np__error(&p, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	return p.nerr ? -EINVAL : 0;
+}
+
 int notify_cfg__parse_text(struct notify_cfg *c, const char *name,
 			   const char *text, size_t len, char *err, size_t errlen)
 {

@@ -92,6 +92,14 @@ void notify_cfg__free(struct notify_cfg *c);
 int notify_cfg__parse_node(struct notify_cfg *c, const char *name,
 			   yaml_document_t *doc, yaml_node_t *root,
 			   char *err, size_t errlen);
+/*
+ * Only the `alerting` mapping @alerting, for a caller that parses
+ * global.external_labels itself (agent/config.c, which then owns them in
+ * c->external_labels, sorted by name).  Same errors and return values.
+ */
+int notify_cfg__parse_alerting(struct notify_cfg *c, const char *name,
+			       yaml_document_t *doc, yaml_node_t *alerting,
+			       char *err, size_t errlen);
 /* The same on YAML text. */
 int notify_cfg__parse_text(struct notify_cfg *c, const char *name,
 			   const char *text, size_t len, char *err, size_t errlen);

@@ -459,7 +459,7 @@ static void test_rules_settings(void **state)
 	cfg = expect_ok("");
 	assert_int_equal(cfg->evaluation_interval_ms, 15000);
 	assert_int_equal(cfg->nrule_files, 0);
-	assert_int_equal(cfg->nexternal_labels, 0);
+	assert_int_equal(cfg->notify.nexternal, 0);
 	config__free(cfg);
 	cfg = expect_ok("global:\n  collection_interval: 10s\n");
 	assert_int_equal(cfg->evaluation_interval_ms, 20000);
@@ -468,9 +468,9 @@ static void test_rules_settings(void **state)
 			"  external_labels: { cluster: prod-eu, replica: \"1\" }\n"
 			"rule_files: [ /etc/r/*.yml, rules/a.yml ]\n");
 	assert_int_equal(cfg->evaluation_interval_ms, 30000);
-	assert_int_equal(cfg->nexternal_labels, 2);
-	assert_string_equal(cfg->external_labels[0].name, "cluster");
-	assert_string_equal(cfg->external_labels[1].value, "1");
+	assert_int_equal(cfg->notify.nexternal, 2);
+	assert_string_equal(cfg->notify.external_labels[0].name, "cluster");
+	assert_string_equal(cfg->notify.external_labels[1].value, "1");
 	assert_int_equal(cfg->nrule_files, 2);
 	assert_string_equal(cfg->rule_files[0], "/etc/r/*.yml");
 	/* relative to the config file's directory: "t.yml" has none */
